@@ -1,0 +1,55 @@
+"""Loading and validation of the shipped data: the CsI[Na] release text files, the SNS flux
+ROOT files and their SHA-256 sums. Every problem with an input file raises
+:class:`~cevns_bayes.errors.DataError` naming the file, the line or histogram, and what was
+expected.
+"""
+
+from cevns_bayes.io.checksums import HashCheck, check_hashes, sha256_of
+from cevns_bayes.io.flux import (
+    FLAVORS,
+    OPTIONAL_FLAVORS,
+    SOURCE_2018,
+    SOURCE_2021,
+    FluxFlavor,
+    FluxTables,
+    read_flux,
+    write_flux_2021_format,
+)
+from cevns_bayes.io.release import (
+    RELEASE_FILES,
+    BinnedShape,
+    EfficiencyCoefficients,
+    EventList,
+    QuenchingCoefficients,
+    ReleaseData,
+    load_release,
+    read_efficiency_coefficients,
+    read_events,
+    read_quenching_coefficients,
+    read_shape,
+)
+
+__all__ = [
+    "FLAVORS",
+    "OPTIONAL_FLAVORS",
+    "RELEASE_FILES",
+    "SOURCE_2018",
+    "SOURCE_2021",
+    "BinnedShape",
+    "EfficiencyCoefficients",
+    "EventList",
+    "FluxFlavor",
+    "FluxTables",
+    "HashCheck",
+    "QuenchingCoefficients",
+    "ReleaseData",
+    "check_hashes",
+    "load_release",
+    "read_efficiency_coefficients",
+    "read_events",
+    "read_flux",
+    "read_quenching_coefficients",
+    "read_shape",
+    "sha256_of",
+    "write_flux_2021_format",
+]

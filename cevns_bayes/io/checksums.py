@@ -1,0 +1,104 @@
+"""SHA-256 check of the shipped data files against ``data/SHA256SUMS``."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path, PurePosixPath
+from typing import NamedTuple
+
+from cevns_bayes.errors import DataError
+from cevns_bayes.io.release import _read_lines, _require_file
+from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX, SHA256SUMS
+
+__all__ = ["HashCheck", "check_hashes", "sha256_of"]
+
+#: One line of ``sha256sum`` output: 64 hex digits, two spaces (or space + '*'), a path.
+_SUM_LINE = re.compile(r"^(?P<hex>[0-9a-fA-F]{64}) [ *](?P<path>\S.*)$")
+_CHUNK = 1 << 20
+
+
+class HashCheck(NamedTuple):
+    """Result of checking one entry of the sums file.
+
+    Attributes:
+        name: the path as written in the sums file (e.g. ``coherent-csi-2021/brnPE.txt``).
+        path: the local file it was matched to.
+        expected: the expected SHA-256 (lower-case hex).
+        actual: the SHA-256 of the local file, or None when the file is not present.
+        ok: whether the file is present and its hash matches.
+    """
+
+    name: str
+    path: Path
+    expected: str
+    actual: str | None
+    ok: bool
+
+
+def sha256_of(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, as lower-case hex.
+
+    Raises:
+        DataError: the file cannot be read.
+    """
+    p = Path(path)
+    digest = hashlib.sha256()
+    try:
+        with p.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(_CHUNK), b""):
+                digest.update(chunk)
+    except OSError as err:
+        raise DataError(f"{p}: cannot read file to hash it: {err.strerror or err}") from err
+    return digest.hexdigest()
+
+
+def _read_sums(sums_file: Path) -> list[tuple[int, str, str]]:
+    """Parse a sums file into (line number, expected hex, relative path) entries."""
+    entries: list[tuple[int, str, str]] = []
+    for lineno, line in enumerate(_read_lines(sums_file, "checksum file"), start=1):
+        if not line.strip():
+            continue
+        match = _SUM_LINE.match(line.rstrip())
+        if match is None:
+            raise DataError(
+                f"{sums_file}: line {lineno}: malformed checksum line {line.strip()!r} "
+                f"(expected '<64 hex digits>  <relative path>')"
+            )
+        entries.append((lineno, match.group("hex").lower(), match.group("path")))
+    if not entries:
+        raise DataError(f"{sums_file}: no checksum lines (expected '<64 hex digits>  <path>')")
+    return entries
+
+
+def check_hashes(
+    data_dir: str | Path = DEFAULT_DATA_DIR,
+    flux_path: str | Path = DEFAULT_FLUX,
+    sums_file: str | Path = SHA256SUMS,
+) -> list[HashCheck]:
+    """Check the release files and the flux file against the SHA-256 sums file.
+
+    Each line of ``sums_file`` is ``<hex>  <relpath>`` (``sha256sum`` output, relative to the
+    data root). An entry is matched by its base name: to ``flux_path`` when the base names are
+    equal, otherwise to the file of that name in ``data_dir``. A file that is not present gives
+    ``actual=None, ok=False``; a mismatch gives ``ok=False``. Nothing is raised for a bad hash:
+    the caller decides.
+
+    Returns:
+        one :class:`HashCheck` per line of the sums file, in file order.
+
+    Raises:
+        DataError: the sums file is missing, unreadable, empty or has a malformed line (the
+            message names the line), or a present file cannot be read.
+    """
+    sums = _require_file(sums_file, "checksum file")
+    d, flux = Path(data_dir), Path(flux_path)
+    results: list[HashCheck] = []
+    for _lineno, expected, rel in _read_sums(sums):
+        base = PurePosixPath(rel.replace("\\", "/")).name
+        local = flux if base == flux.name else d / base
+        actual = sha256_of(local) if local.is_file() else None
+        results.append(
+            HashCheck(name=rel, path=local, expected=expected, actual=actual, ok=actual == expected)
+        )
+    return results

@@ -1,0 +1,435 @@
+"""The forward model: expected counts per component per (PE, t_rec) bin as a pytensor graph.
+
+Everything that does not depend on a parameter is computed once here in numpy; the graph holds
+only what the parameters move:
+
+=====================  =====================================================================
+parameter              what it changes in the graph
+=====================  =====================================================================
+r_n_scale              neutron form factor F_n(T) on the recoil grid (Helm or Klein–Nystrand)
+sin2_theta_w, eps_*    the weak charge Q²(T) per isotope and flavor
+quench_pca0/1          mean PE μ(T) of each recoil → gamma smearing (table interpolation)
+eff_pca                ε_E on the reconstructed-PE sub-bins
+timing_offset_us       shift of the neutrino, BRN and NIN time profiles (ε_T stays in t_rec)
+*_norm, scale_*        multipliers
+=====================  =====================================================================
+
+CEvNS chain, per flavor f (ν_μ, ν̄_μ, ν_e) and isotope i (133Cs, 127I), on a recoil grid T_k:
+
+    s_f(T_k) = N_CsI · Φ · Σ_i G_F² M_i/(4π) · Q²_{i,f}(T_k) · K_{i,f}(T_k) · ΔT
+    K_{i,f}(T) = Σ_E p_f(E) (1 − M_i T/(2E²) − T/E)₊              (precomputed)
+    E_f[p]    = Σ_{x ∈ p} ε_E(x) Σ_k s_f(T_k) P(x | μ(T_k))        (x: reconstructed-PE sub-bins)
+    N_f[p, t] = E_f[p] · ∫_{t bin} ε_T(t) φ_f(t − t₀ − δt) dt
+
+P(x | μ) is the gamma law integrated exactly over each sub-bin, tabulated on a fine μ grid and
+interpolated linearly in μ (tabulation step ``mu_step_pe``); the time integrals use cumulative
+tables on a fine grid interpolated at the shifted bin edges. The accuracy of both against a
+direct computation is a test (``tests/test_forward.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.gradient import disconnected_grad
+
+from cevns_bayes import constants as c
+from cevns_bayes import detector
+from cevns_bayes.errors import ConfigError
+from cevns_bayes.model.binning import Binning
+from cevns_bayes.model.parameters import PARAMETERS, get_parameter
+from cevns_bayes.physics import cross_section as xs
+from cevns_bayes.physics.flux import FIT_FLAVORS, NeutrinoFlux
+
+COMPONENTS = ("ssb", "brn", "nin", "cevns_nu_mu", "cevns_nu_mu_bar", "cevns_nu_e")
+CEVNS_COMPONENTS = COMPONENTS[3:]
+#: Which NSI couplings act on which flavor (ν̄_μ shares ε_μμ with ν_μ)
+FLAVOR_GROUP = {"nu_mu": "mumu", "nu_mu_bar": "mumu", "nu_e": "ee"}
+#: Parameters that scale each CEvNS flavor in the flavored analysis
+FLAVOR_SCALE = {"nu_mu": "scale_mu", "nu_mu_bar": "scale_mu", "nu_e": "scale_e"}
+
+
+def rebin_uniform_density(src_edges: np.ndarray, values: np.ndarray,
+                          dst_edges: np.ndarray) -> np.ndarray:
+    """Re-bin histogram contents onto new edges, taking each source bin as uniform inside."""
+    cum = np.concatenate([[0.0], np.cumsum(values)])
+    return np.diff(np.interp(dst_edges, src_edges, cum))
+
+
+def _cumulative_on_grid(edges: np.ndarray, prob: np.ndarray, grid: np.ndarray,
+                        weight=None) -> np.ndarray:
+    """∫_{-∞}^{g} w(t) p(t) dt at each grid point for a histogram ``prob`` on ``edges``."""
+    p = prob if weight is None else prob * weight(0.5 * (edges[1:] + edges[:-1]))
+    cum = np.concatenate([[0.0], np.cumsum(p)])
+    return np.interp(grid, edges, cum, left=0.0, right=cum[-1])
+
+
+def fit_arrival_time_us(flux: NeutrinoFlux, nin_t_edges_us: np.ndarray,
+                        nin_t_values: np.ndarray) -> float:
+    """Arrival time (µs, t_rec frame) of the pulse centre that best matches the release's NIN.
+
+    Neutrino-induced neutrons follow the delayed (μ-decay) ν_e time profile: the release's NIN
+    time histogram, simulated by the collaboration with its own flux and timing, fixes where our
+    flux's pulse centre sits in t_rec. Least-squares shape fit over a 1 ns grid of shifts; the
+    ``timing_offset_us`` nuisance then measures departures from this point.
+    """
+    f = flux["nu_e"]
+    cum = np.concatenate([[0.0], np.cumsum(f.time_prob)])
+    data = np.asarray(nin_t_values, float)
+    best = (np.inf, 0.0)
+    for shift in np.arange(-0.5, 2.0, 0.001):
+        model = np.diff(np.interp(nin_t_edges_us - shift, f.time_edges_us, cum))
+        norm = model @ model
+        if norm <= 0:
+            continue
+        amp = (model @ data) / norm
+        chi2 = float(np.sum((data - amp * model) ** 2))
+        if chi2 < best[0]:
+            best = (chi2, float(shift))
+    return best[1]
+
+
+class ForwardModel:
+    """Expected counts per component per (PE, t_rec) bin, as a differentiable pytensor graph.
+
+    Args:
+        release: :class:`cevns_bayes.io.ReleaseData`.
+        flux: :class:`cevns_bayes.physics.flux.NeutrinoFlux`.
+        binning: analysis binning (default 9 x 11).
+        form_factor: ``"helm"`` or ``"klein_nystrand"`` (both nuclei, protons and neutrons).
+        couplings: ``"tree"`` or ``"radiative"`` (see :func:`xs.nucleon_couplings`).
+        time_efficiency: apply ε_T to CEvNS, BRN and NIN (False gives the paper's convention
+            for quoting event counts).
+        arrival_time_us: t_rec of the proton-pulse centre; ``None`` fits it to the release's
+            NIN time shape (:func:`fit_arrival_time_us`).
+        recoil_step_kev, pe_substep, mu_step_pe, time_step_us: numerical resolution.
+    """
+
+    def __init__(self, release, flux: NeutrinoFlux, binning: Binning | None = None, *,
+                 form_factor: str = "helm", couplings: str = "tree",
+                 time_efficiency: bool = True, arrival_time_us: float | None = None,
+                 recoil_step_kev: float = 0.25, pe_substep: float = 1.0,
+                 mu_step_pe: float = 0.05, time_step_us: float = 0.002) -> None:
+        self.release = release
+        self.flux = flux
+        self.binning = binning if binning is not None else Binning.default()
+        self.form_factor = form_factor
+        self.form_factor_fn = xs.form_factor(form_factor)
+        xs.nucleon_couplings(c.SIN2_THETA_W_LOW_Q2, couplings)  # validates the name
+        self.couplings = couplings
+        self.time_efficiency = bool(time_efficiency)
+        if arrival_time_us is None:
+            arrival_time_us = fit_arrival_time_us(flux, release.nin_t.edges, release.nin_t.values)
+        self.arrival_time_us = float(arrival_time_us)
+        self.isotopes = c.ISOTOPES
+        self._precompute_recoil(recoil_step_kev * 1e-3)
+        self._precompute_sigma_grid()
+        self._precompute_detector(pe_substep, mu_step_pe)
+        self._precompute_time(time_step_us)
+        self._precompute_backgrounds()
+        self.observed = self.binning.histogram(release.events_c.pe, release.events_c.t_us)
+        self._compiled = None
+
+    # ------------------------------------------------------------------ precomputation
+    def _kinematic_table(self, t_mev: np.ndarray) -> np.ndarray:
+        """K[i, f, k] = Σ_E p_f(E) (1 − M T/(2E²) − T/E)₊ for each isotope, flavor, recoil."""
+        out = np.empty((len(self.isotopes), len(FIT_FLAVORS), t_mev.size))
+        for i, iso in enumerate(self.isotopes):
+            for j, name in enumerate(FIT_FLAVORS):
+                f = self.flux[name]
+                keep = f.energy_prob > 0
+                e, p = f.energy_mev[keep], f.energy_prob[keep]
+                out[i, j] = p @ xs.kinematic_factor(e[:, None], t_mev[None, :], iso.mass_mev)
+        return out
+
+    def _precompute_recoil(self, step_mev: float) -> None:
+        qc = self.release.quenching
+        t_long = (np.arange(int(0.4 / step_mev)) + 0.5) * step_mev
+        mu_nom = detector.mean_pe(t_long, qc.nominal)
+        mu_keep = 2.0 * self.binning.pe_edges[-1] + 40.0
+        rising = np.concatenate([[True], np.diff(mu_nom) > 0])
+        n = int(np.argmax(~((mu_nom <= mu_keep) & rising))) or t_long.size
+        self.recoil_mev = t_long[:n]
+        self.recoil_step_mev = step_mev
+        self.mu_keep_pe = mu_keep
+        q = np.stack([xs.momentum_transfer_fm_inv(self.recoil_mev, iso.mass_mev)
+                      for iso in self.isotopes])
+        self._q_det = q
+        self._fp_det = np.stack([self.form_factor_fn(q[i], iso.proton_radius_fm)
+                                 for i, iso in enumerate(self.isotopes)])
+        kin = self._kinematic_table(self.recoil_mev)
+        pref = np.array([xs.prefactor_cm2_per_mev(iso.mass_mev) for iso in self.isotopes])
+        # events per recoil cell per unit Q²: N_CsI · Φ · prefactor · K · ΔT
+        self._rate_coeff = (c.N_MOLECULES * c.FLUENCE_PER_FLAVOR_CM2 * step_mev
+                            * pref[:, None, None] * kin)
+
+    def _precompute_sigma_grid(self) -> None:
+        """Recoil cells for the flux-averaged cross section: fine to 60 keV, log above."""
+        e_max = max(float(np.max(self.flux[f].energy_mev[self.flux[f].energy_prob > 0]))
+                    for f in FIT_FLAVORS)
+        t_end = max(float(xs.max_recoil_mev(e_max, iso.mass_mev)) for iso in self.isotopes)
+        fine = np.arange(0.0, 0.060 + 1e-12, 5e-5)
+        edges = fine
+        if t_end > fine[-1]:
+            edges = np.concatenate([fine, np.geomspace(fine[-1], t_end, 200)[1:]])
+        t = 0.5 * (edges[1:] + edges[:-1])
+        w = np.diff(edges)
+        self._sig_q = np.stack([xs.momentum_transfer_fm_inv(t, iso.mass_mev)
+                                for iso in self.isotopes])
+        self._sig_fp = np.stack([self.form_factor_fn(self._sig_q[i], iso.proton_radius_fm)
+                                 for i, iso in enumerate(self.isotopes)])
+        kin = self._kinematic_table(t)
+        pref = np.array([xs.prefactor_cm2_per_mev(iso.mass_mev) for iso in self.isotopes])
+        weight = np.array([np.sum(self.flux[f].energy_prob) for f in FIT_FLAVORS])
+        # per-nucleus average over Cs and I, per unit flux of each flavor, in 1e-40 cm^2
+        self._sig_coeff = (0.5 * pref[:, None, None] * kin * w[None, None, :]
+                           / weight[None, :, None] / c.CM2_PER_1E40)
+        self._flavor_weight = weight
+
+    def _precompute_detector(self, pe_substep: float, mu_step: float) -> None:
+        pe_edges = self.binning.pe_edges
+        grid = np.arange(pe_edges[0], pe_edges[-1], pe_substep)
+        sub = np.unique(np.concatenate([grid, pe_edges]))
+        sub = sub[np.concatenate([[True], np.diff(sub) > 1e-9])]
+        self.pe_sub_edges = sub
+        self.pe_sub_centres = 0.5 * (sub[1:] + sub[:-1])
+        which = np.searchsorted(pe_edges, self.pe_sub_centres, side="right") - 1
+        self._sub_to_bin = np.zeros((self.pe_sub_centres.size, pe_edges.size - 1))
+        self._sub_to_bin[np.arange(which.size), which] = 1.0
+        mu_max = 1.5 * self.mu_keep_pe
+        self._mu_step = mu_step
+        self._mu_grid = np.arange(0.0, mu_max + mu_step, mu_step)
+        table = detector.smearing_matrix(self._mu_grid, sub)
+        self._smear_table = table
+        self._smear_delta = np.vstack([np.diff(table, axis=0), np.zeros((1, table.shape[1]))])
+        qc = self.release.quenching
+        self._quench_nominal = np.asarray(qc.nominal, float)
+        self._quench_modes = [(np.asarray(p, float), np.asarray(m, float)) for p, m in qc.modes]
+        if len(self._quench_modes) < 2:
+            raise ConfigError("the quenching file must provide two PCA modes (found "
+                              f"{len(self._quench_modes)})")
+        ec = self.release.efficiency
+        self._eff = (np.asarray(ec.nominal, float), np.asarray(ec.plus, float),
+                     np.asarray(ec.minus, float))
+
+    def _precompute_time(self, step: float) -> None:
+        t_edges = self.binning.t_edges_us
+        lo_b = get_parameter("timing_offset_us").lower
+        hi_b = get_parameter("timing_offset_us").upper
+        g0 = t_edges[0] - hi_b - 0.05
+        g1 = t_edges[-1] - lo_b + 0.05
+        self._tgrid0 = g0
+        self._tgrid_step = step
+        grid = g0 + step * np.arange(int(np.ceil((g1 - g0) / step)) + 2)
+        onset = c.TIME_EFFICIENCY_ONSET_US
+        decay = c.TIME_EFFICIENCY_DECAY_PER_US
+
+        def eps_after(t):
+            return np.exp(-decay * (t - onset))
+
+        sources = []
+        for name in FIT_FLAVORS:
+            f = self.flux[name]
+            sources.append((f.time_edges_us + self.arrival_time_us, f.time_prob))
+        for shape in (self.release.brn_t, self.release.nin_t):
+            sources.append((np.asarray(shape.edges, float), np.asarray(shape.values, float)))
+        self._time_sources = (*FIT_FLAVORS, "brn", "nin")
+        self._cum = np.stack([_cumulative_on_grid(e, p, grid) for e, p in sources])
+        self._cum_eps = np.stack([_cumulative_on_grid(e, p, grid, eps_after) for e, p in sources])
+        # row-major lookup tables: value at grid point and step to the next one
+        self._cum_rows = pt.constant(np.ascontiguousarray(self._cum.T))
+        self._cum_eps_rows = pt.constant(np.ascontiguousarray(self._cum_eps.T))
+        self._cum_step = pt.constant(np.ascontiguousarray(np.diff(self._cum, axis=1,
+                                                                  append=self._cum[:, -1:]).T))
+        self._cum_eps_step = pt.constant(np.ascontiguousarray(
+            np.diff(self._cum_eps, axis=1, append=self._cum_eps[:, -1:]).T))
+        # pieces of time bins: before / after the ε_T onset
+        lo, hi, after, bin_of = [], [], [], []
+        for j in range(t_edges.size - 1):
+            a, b = t_edges[j], t_edges[j + 1]
+            if self.time_efficiency and a < onset < b:
+                lo += [a, onset]
+                hi += [onset, b]
+                after += [0.0, 1.0]
+                bin_of += [j, j]
+            else:
+                lo.append(a)
+                hi.append(b)
+                after.append(1.0 if (self.time_efficiency and a >= onset) else 0.0)
+                bin_of.append(j)
+        self._piece_lo = np.array(lo)
+        self._piece_hi = np.array(hi)
+        self._piece_after = np.array(after)
+        self._piece_to_bin = np.zeros((len(lo), t_edges.size - 1))
+        self._piece_to_bin[np.arange(len(lo)), bin_of] = 1.0
+
+    def _precompute_backgrounds(self) -> None:
+        b = self.binning
+        pe_lo, pe_hi = b.pe_edges[0], b.pe_edges[-1]
+        t_lo, t_hi = b.t_edges_us[0], b.t_edges_us[-1]
+        ac = self.release.events_ac
+        sel = (ac.pe >= pe_lo) & (ac.pe < pe_hi) & (ac.t_us >= t_lo) & (ac.t_us < t_hi)
+        self.n_ac_region = int(np.count_nonzero(sel))
+        pe_hist, _ = np.histogram(ac.pe[sel], bins=b.pe_edges)
+        k = c.SSB_DECAY_PER_US
+        t_cdf = -np.exp(-k * b.t_edges_us)
+        t_frac = np.diff(t_cdf) / (t_cdf[-1] - t_cdf[0])
+        self._ssb = pe_hist[:, None] * t_frac[None, :]
+        # BRN / NIN PE shapes: PDFs normalized to 1 below 60 PE, time files to all PE (release)
+        self._neutron_pe = {}
+        for name, shape in (("brn", self.release.brn_pe), ("nin", self.release.nin_pe)):
+            values = np.asarray(shape.values, float)
+            self._neutron_pe[name] = (rebin_uniform_density(np.asarray(shape.edges, float),
+                                                            values, b.pe_edges) / values.sum())
+
+    # ------------------------------------------------------------------ graph pieces
+    @staticmethod
+    def _param(p: Mapping, name: str):
+        if name in p:
+            return p[name]
+        return pt.constant(get_parameter(name).nominal, dtype="float64")
+
+    def _neutron_form_factor(self, q, r_n_scale):
+        return pt.stack([
+            self.form_factor_fn(q[i], iso.neutron_radius_fm * r_n_scale, xp=pt)
+            for i, iso in enumerate(self.isotopes)
+        ])
+
+    def _weak_charge_sq(self, p: Mapping, fp: np.ndarray, fn, sm: bool = False):
+        """Q² per isotope and flavor, shape (n_iso, n_flavor, n_T)."""
+        s2w = pt.constant(c.SIN2_THETA_W_LOW_Q2) if sm else self._param(p, "sin2_theta_w")
+        by_group = {}
+        for group in ("ee", "mumu"):
+            eu = 0.0 if sm else self._param(p, f"eps_{group}_u")
+            ed = 0.0 if sm else self._param(p, f"eps_{group}_d")
+            by_group[group] = pt.stack([
+                xs.weak_charge(iso.z, iso.n, fp[i], fn[i], s2w, eu, ed, self.couplings) ** 2
+                for i, iso in enumerate(self.isotopes)
+            ])
+        return pt.stack([by_group[FLAVOR_GROUP[f]] for f in FIT_FLAVORS], axis=1)
+
+    def recoil_counts(self, p: Mapping):
+        """CEvNS events per recoil cell per flavor before the detector, shape (3, n_T)."""
+        fn = self._neutron_form_factor(self._q_det, self._param(p, "r_n_scale"))
+        q2 = self._weak_charge_sq(p, self._fp_det, fn)
+        return pt.sum(self._rate_coeff * q2, axis=0)
+
+    def mean_pe(self, p: Mapping):
+        """Mean PE of each recoil cell at the quenching nuisances in ``p``."""
+        coeffs = self._quench_nominal
+        for k, (plus, minus) in enumerate(self._quench_modes[:2]):
+            coeffs = coeffs + detector.interpolate_coefficients(
+                self._quench_nominal, plus, minus, self._param(p, f"quench_pca{k}"), xp=pt
+            ) - self._quench_nominal
+        return detector.mean_pe(self.recoil_mev, coeffs, xp=pt)
+
+    def energy_efficiency(self, p: Mapping):
+        coeffs = detector.interpolate_coefficients(*self._eff, self._param(p, "eff_pca"), xp=pt)
+        return detector.energy_efficiency(self.pe_sub_centres, coeffs, xp=pt)
+
+    def pe_spectra(self, p: Mapping):
+        """Expected CEvNS counts per analysis PE bin per flavor (all times), shape (3, n_pe)."""
+        s = self.recoil_counts(p)
+        u = self.mean_pe(p) / self._mu_step
+        u_c = pt.clip(u, 0.0, self._mu_grid.size - 1.0)
+        idx = pt.cast(pt.floor(disconnected_grad(u_c)), "int64")
+        idx = pt.minimum(idx, self._mu_grid.size - 2)
+        w = u_c - idx
+        table = pt.constant(self._smear_table)
+        delta = pt.constant(self._smear_delta)
+        sub = pt.dot(s, table[idx]) + pt.dot(s * w[None, :], delta[idx])
+        return pt.dot(sub * self.energy_efficiency(p)[None, :], self._sub_to_bin)
+
+    def time_profiles(self, p: Mapping):
+        """Fraction of each time source per analysis t bin (with ε_T when enabled).
+
+        Sources are ν_μ, ν̄_μ, ν_e (probabilities) then BRN, NIN (counts per the release's
+        exposure normalization); shape (5, n_t).
+        """
+        tau = self._param(p, "timing_offset_us")
+        n = self._cum.shape[1]
+
+        def lookup(edge_values):
+            u = (edge_values - tau - self._tgrid0) / self._tgrid_step
+            u_c = pt.clip(u, 0.0, n - 1.0)
+            idx = pt.minimum(pt.cast(pt.floor(disconnected_grad(u_c)), "int64"), n - 2)
+            w = u_c - idx
+            # tables stored (grid, source) so the lookups gather contiguous rows
+            c0, e0 = self._cum_rows[idx].T, self._cum_eps_rows[idx].T
+            dc, de = self._cum_step[idx].T, self._cum_eps_step[idx].T
+            return c0 + w * dc, e0 + w * de
+
+        c_hi, e_hi = lookup(self._piece_hi)
+        c_lo, e_lo = lookup(self._piece_lo)
+        shift = pt.exp(-c.TIME_EFFICIENCY_DECAY_PER_US * tau)
+        after = self._piece_after
+        pieces = (1.0 - after) * (c_hi - c_lo) + after * shift * (e_hi - e_lo)
+        return pt.dot(pieces, self._piece_to_bin)
+
+    def components(self, p: Mapping) -> dict:
+        """Expected counts per component, each a (n_pe, n_t) tensor, at parameters ``p``.
+
+        ``p`` maps parameter names (see :mod:`cevns_bayes.model.parameters`) to scalar tensors;
+        a missing name takes its nominal value.
+        """
+        times = self.time_profiles(p)
+        spectra = self.pe_spectra(p)
+        norm = self._param(p, "cevns_norm") * self._param(p, "flux_norm")
+        out = {"ssb": self._param(p, "ssb_norm") * pt.constant(self._ssb)}
+        for j, name in enumerate(("brn", "nin")):
+            out[name] = (self._param(p, f"{name}_norm")
+                         * pt.outer(pt.constant(self._neutron_pe[name]), times[3 + j]))
+        for j, f in enumerate(FIT_FLAVORS):
+            out[f"cevns_{f}"] = (norm * self._param(p, FLAVOR_SCALE[f])
+                                 * pt.outer(spectra[j], times[j]))
+        return out
+
+    def total(self, p: Mapping):
+        comps = self.components(p)
+        return sum(comps[k] for k in COMPONENTS)
+
+    def flux_averaged_cross_section(self, p: Mapping, sm: bool = False) -> dict:
+        """⟨σ⟩ in 1e-40 cm² per nucleus (Cs/I average): ``total`` over the three flavors'
+        flux, ``mu`` over ν_μ + ν̄_μ, ``e`` over ν_e, and per flavor. ``sm=True`` uses the SM
+        couplings (sin²θ_W nominal, no NSI) at the R_n in ``p``."""
+        fn = self._neutron_form_factor(self._sig_q, self._param(p, "r_n_scale"))
+        q2 = self._weak_charge_sq(p, self._sig_fp, fn, sm=sm)
+        per = pt.sum(self._sig_coeff * q2, axis=(0, 2))  # per flavor
+        w = self._flavor_weight
+        out = {f: per[j] for j, f in enumerate(FIT_FLAVORS)}
+        out["total"] = pt.sum(per * w) / w.sum()
+        out["mu"] = (per[0] * w[0] + per[1] * w[1]) / (w[0] + w[1])
+        out["e"] = per[2]
+        return out
+
+    # ------------------------------------------------------------------ numeric helpers
+    def vector_to_dict(self, theta, names=None) -> dict:
+        """Split a 1-d tensor into named scalars (registry order unless ``names`` given)."""
+        names = names if names is not None else [q.name for q in PARAMETERS]
+        return {n: theta[i] for i, n in enumerate(names)}
+
+    def evaluate(self, values: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
+        """Numeric components and ⟨σ⟩ at the given parameter values (nominal otherwise)."""
+        if self._compiled is None:
+            theta = pt.dvector("theta")
+            p = self.vector_to_dict(theta)
+            comps = self.components(p)
+            sig = self.flux_averaged_cross_section(p)
+            sig_sm = self.flux_averaged_cross_section(p, sm=True)
+            outs = [comps[k] for k in COMPONENTS] + [sig["total"], sig["mu"], sig["e"],
+                                                     sig_sm["total"]]
+            self._compiled = pytensor.function([theta], outs)
+        vec = np.array([(values or {}).get(q.name, q.nominal) for q in PARAMETERS], float)
+        for name in values or {}:
+            get_parameter(name)
+        res = self._compiled(vec)
+        out = {k: np.asarray(v) for k, v in zip(COMPONENTS, res[: len(COMPONENTS)])}
+        out["cevns"] = sum(out[k] for k in CEVNS_COMPONENTS)
+        out["sigma_total_1e40cm2"] = float(res[-4])
+        out["sigma_mu_1e40cm2"] = float(res[-3])
+        out["sigma_e_1e40cm2"] = float(res[-2])
+        out["sigma_sm_total_1e40cm2"] = float(res[-1])
+        return out

@@ -1,0 +1,139 @@
+"""The CEvNS differential cross section, nuclear form factors and the weak charge with NSI.
+
+Formulas (PHYSICS.md §3), with recoil kinetic energy T, nuclear mass M, q = sqrt(2 M T):
+
+    dσ/dT(E, T) = G_F² M / (4π) · Q²(q) · (1 − M T / (2 E²) − T / E),    T ≤ 2E² / (M + 2E)
+    Q_α = −2 [ (g_V^p + 2 ε_αα^u + ε_αα^d) Z F_p(q) + (g_V^n + ε_αα^u + 2 ε_αα^d) N F_n(q) ]
+
+so that with every ε = 0, Q = N F_n − (1 − 4 sin²θ_W) Z F_p (tree level). The couplings
+convention lives in :func:`nucleon_couplings` only.
+
+The functions that may sit in the pytensor graph take ``xp`` (``numpy`` or
+``pytensor.tensor``) so the physics is written once and used both for precomputation and in the
+differentiable model.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cevns_bayes import constants as c
+from cevns_bayes.errors import ConfigError
+
+COUPLING_CONVENTIONS = ("tree", "radiative")
+FORM_FACTORS = ("helm", "klein_nystrand")
+#: Klein–Nystrand Yukawa range, fm
+KN_YUKAWA_RANGE_FM = 0.7
+
+
+def nucleon_couplings(sin2_theta_w, convention: str = "tree"):
+    """Vector couplings (g_V^p, g_V^n) of the neutrino to the proton and neutron.
+
+    ``"tree"``: g_V^p = 1/2 − 2 sin²θ_W, g_V^n = −1/2 (the default, as PHYSICS.md §3).
+    ``"radiative"``: the radiatively corrected values g_V^p = 0.0229 shifted by the tree-level
+    dependence on sin²θ_W around 0.23857, g_V^n = −0.5117 (PDG / Erler & Su).
+    """
+    if convention == "tree":
+        return 0.5 - 2.0 * sin2_theta_w, -0.5
+    if convention == "radiative":
+        gp = c.GV_PROTON_RADIATIVE - 2.0 * (sin2_theta_w - c.SIN2_THETA_W_LOW_Q2)
+        return gp, c.GV_NEUTRON_RADIATIVE
+    raise ConfigError(f"couplings convention {convention!r} unknown; expected {COUPLING_CONVENTIONS}")
+
+
+def momentum_transfer_fm_inv(recoil_mev, mass_mev: float, xp=np):
+    """|q| = sqrt(2 M T) in fm⁻¹ for recoil energy T (MeV)."""
+    return xp.sqrt(2.0 * mass_mev * recoil_mev) / c.HBARC_MEV_FM
+
+
+def _three_j1_over_x(x, xp):
+    """3 j₁(x)/x, with its small-x series where the closed form loses precision."""
+    small = 1e-2
+    xs = xp.maximum(x, small) if xp is np else xp.maximum(x, small)
+    exact = 3.0 * (xp.sin(xs) - xs * xp.cos(xs)) / xs**3
+    series = 1.0 - x**2 / 10.0 + x**4 / 280.0
+    if xp is np:
+        return np.where(x < small, series, exact)
+    return xp.switch(x < small, series, exact)
+
+
+def helm_form_factor(q_fm_inv, r_rms_fm, xp=np, skin_fm: float = c.HELM_SKIN_FM):
+    """Helm form factor F(q) for a nucleus of rms radius ``r_rms_fm``; F(0) = 1.
+
+    F(q) = 3 j₁(q R₀)/(q R₀) · exp(−q² s² / 2), with R₀² = 5/3 (R_rms² − 3 s²) and s = 0.9 fm.
+    """
+    r0 = xp.sqrt(5.0 / 3.0 * (r_rms_fm**2 - 3.0 * skin_fm**2))
+    return _three_j1_over_x(q_fm_inv * r0, xp) * xp.exp(-0.5 * (q_fm_inv * skin_fm) ** 2)
+
+
+def klein_nystrand_form_factor(q_fm_inv, r_rms_fm, xp=np,
+                               yukawa_fm: float = KN_YUKAWA_RANGE_FM):
+    """Klein–Nystrand form factor: hard sphere ⊗ Yukawa, F(q) = 3 j₁(qR_A)/(qR_A) / (1 + q²a²).
+
+    R_A is set from the rms radius: R_rms² = 3/5 R_A² + 6 a².
+    """
+    ra = xp.sqrt(5.0 / 3.0 * (r_rms_fm**2 - 6.0 * yukawa_fm**2))
+    return _three_j1_over_x(q_fm_inv * ra, xp) / (1.0 + (q_fm_inv * yukawa_fm) ** 2)
+
+
+def form_factor(kind: str):
+    """The form-factor function named ``kind`` (``"helm"`` or ``"klein_nystrand"``)."""
+    if kind == "helm":
+        return helm_form_factor
+    if kind == "klein_nystrand":
+        return klein_nystrand_form_factor
+    raise ConfigError(f"form factor {kind!r} unknown; expected one of {FORM_FACTORS}")
+
+
+def weak_charge(z: int, n: int, f_p, f_n, sin2_theta_w, eps_u=0.0, eps_d=0.0,
+                convention: str = "tree"):
+    """Q_α for one nucleus and one flavor α, with flavor-diagonal vector NSI ε_αα^{u,d}.
+
+    Works on numpy arrays and on pytensor tensors alike (only arithmetic is used).
+    """
+    gp, gn = nucleon_couplings(sin2_theta_w, convention)
+    return -2.0 * ((gp + 2.0 * eps_u + eps_d) * z * f_p + (gn + eps_u + 2.0 * eps_d) * n * f_n)
+
+
+def max_recoil_mev(e_nu_mev, mass_mev: float):
+    """Kinematic end point T_max = 2E² / (M + 2E), MeV."""
+    e = np.asarray(e_nu_mev, float)
+    return 2.0 * e**2 / (mass_mev + 2.0 * e)
+
+
+def kinematic_factor(e_nu_mev, recoil_mev, mass_mev: float):
+    """(1 − M T / (2 E²) − T / E), clipped at 0 beyond the end point (numpy, broadcasting)."""
+    e = np.asarray(e_nu_mev, float)
+    t = np.asarray(recoil_mev, float)
+    return np.clip(1.0 - mass_mev * t / (2.0 * e**2) - t / e, 0.0, None)
+
+
+def prefactor_cm2_per_mev(mass_mev: float) -> float:
+    """G_F² M / (4π) converted to cm²/MeV (multiply by Q² and the kinematic factor)."""
+    return c.FERMI_CONSTANT_MEV2**2 * mass_mev / (4.0 * math.pi) * c.HBARC_MEV_CM**2
+
+
+def differential_cross_section_cm2_per_mev(e_nu_mev, recoil_mev, isotope, sin2_theta_w=None,
+                                           r_n_fm=None, form="helm", convention="tree",
+                                           eps_u=0.0, eps_d=0.0):
+    """dσ/dT in cm²/MeV for one isotope (numpy, broadcasting over E and T)."""
+    s2w = c.SIN2_THETA_W_LOW_Q2 if sin2_theta_w is None else sin2_theta_w
+    rn = isotope.neutron_radius_fm if r_n_fm is None else r_n_fm
+    ff = form_factor(form)
+    q = momentum_transfer_fm_inv(np.asarray(recoil_mev, float), isotope.mass_mev)
+    fp = ff(q, isotope.proton_radius_fm)
+    fn = ff(q, rn)
+    qw = weak_charge(isotope.z, isotope.n, fp, fn, s2w, eps_u, eps_d, convention)
+    return (prefactor_cm2_per_mev(isotope.mass_mev) * qw**2
+            * kinematic_factor(e_nu_mev, recoil_mev, isotope.mass_mev))
+
+
+def total_cross_section_cm2(e_nu_mev: float, isotope, n_nodes: int = 4000, **kwargs) -> float:
+    """σ(E) = ∫₀^{T_max} dσ/dT dT in cm² for one isotope, by Gauss–Legendre quadrature."""
+    t_max = float(max_recoil_mev(e_nu_mev, isotope.mass_mev))
+    x, w = np.polynomial.legendre.leggauss(n_nodes)
+    t = 0.5 * t_max * (x + 1.0)
+    return float(0.5 * t_max * np.sum(w * differential_cross_section_cm2_per_mev(
+        e_nu_mev, t, isotope, **kwargs)))
