@@ -86,10 +86,12 @@ class Isotope:
 #: nominal neutron rms radii 5.01 fm and 4.94 fm from the relativistic mean-field NL-Z2
 #: calculation used by Cadeddu et al. (PRL 120, 072501; PRD 102, 015030). The R_n nuisance scales
 #: both by the same factor (PHYSICS.md §3: +-5%).
-CS133 = Isotope("Cs133", z=55, n=78, atomic_mass_u=132.905451961, charge_radius_fm=4.804,
-                neutron_radius_fm=5.01)
-I127 = Isotope("I127", z=53, n=74, atomic_mass_u=126.904473, charge_radius_fm=4.750,
-               neutron_radius_fm=4.94)
+CS133 = Isotope(
+    "Cs133", z=55, n=78, atomic_mass_u=132.905451961, charge_radius_fm=4.804, neutron_radius_fm=5.01
+)
+I127 = Isotope(
+    "I127", z=53, n=74, atomic_mass_u=126.904473, charge_radius_fm=4.750, neutron_radius_fm=4.94
+)
 ISOTOPES = (CS133, I127)
 
 # --- Exposure and detector (COHERENT CsI 2021 release, Appendix A) ----------------------------

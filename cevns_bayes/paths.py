@@ -10,7 +10,9 @@ import os
 from pathlib import Path
 
 #: Root of the shipped data tree (holds ``SHA256SUMS`` and one folder per release).
-DATA_ROOT = Path(os.environ.get("CEVNS_BAYES_DATA_ROOT", Path(__file__).resolve().parents[1] / "data"))
+DATA_ROOT = Path(
+    os.environ.get("CEVNS_BAYES_DATA_ROOT", Path(__file__).resolve().parents[1] / "data")
+)
 #: Folder of the COHERENT CsI[Na] 2021 release files (the default ``--data-dir``).
 DEFAULT_DATA_DIR = DATA_ROOT / "coherent-csi-2021"
 #: The shipped SNS flux (2018 GEANT4 histograms; the default ``--flux``).

@@ -12,8 +12,18 @@ from cevns_bayes.model.likelihood import compile_loglike, time_call
 from cevns_bayes.model.parameters import PARAMETERS
 
 #: Parameters free in the timing benchmark: the xsec analysis (POI scale + every nuisance)
-XSEC_FREE = ("cevns_norm", "flux_norm", "ssb_norm", "brn_norm", "nin_norm", "quench_pca0",
-             "quench_pca1", "eff_pca", "r_n_scale", "timing_offset_us")
+XSEC_FREE = (
+    "cevns_norm",
+    "flux_norm",
+    "ssb_norm",
+    "brn_norm",
+    "nin_norm",
+    "quench_pca0",
+    "quench_pca1",
+    "eff_pca",
+    "r_n_scale",
+    "timing_offset_us",
+)
 
 
 def component_counts(values: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -23,8 +33,9 @@ def component_counts(values: dict[str, np.ndarray]) -> dict[str, Any]:
         "brn": float(values["brn"].sum()),
         "nin": float(values["nin"].sum()),
         "cevns": float(sum(values[k].sum() for k in CEVNS_COMPONENTS)),
-        "cevns_by_flavor": {k.removeprefix("cevns_"): float(values[k].sum())
-                            for k in CEVNS_COMPONENTS},
+        "cevns_by_flavor": {
+            k.removeprefix("cevns_"): float(values[k].sum()) for k in CEVNS_COMPONENTS
+        },
     }
 
 
@@ -35,12 +46,17 @@ def time_loglike_grad(model: ForwardModel, repeat: int = 7, number: int = 300) -
     order = [p.name for p in PARAMETERS if p.name in XSEC_FREE]
     x0 = np.array([x0[order.index(n)] for n in XSEC_FREE])
     times = time_call(lambda: loglike(x0), repeat=repeat, number=number)
-    return {"median_us": float(np.median(times)), "batches_us": times,
-            "n_bins": model.binning.n_bins, "n_free": len(XSEC_FREE)}
+    return {
+        "median_us": float(np.median(times)),
+        "batches_us": times,
+        "n_bins": model.binning.n_bins,
+        "n_free": len(XSEC_FREE),
+    }
 
 
-def predict_summary(model: ForwardModel, model_no_time_eff: ForwardModel, *,
-                    time_it: bool = True) -> dict[str, Any]:
+def predict_summary(
+    model: ForwardModel, model_no_time_eff: ForwardModel, *, time_it: bool = True
+) -> dict[str, Any]:
     """The ``predict`` document (see the README for its keys)."""
     nominal = model.evaluate()
     before = model_no_time_eff.evaluate()
@@ -50,13 +66,19 @@ def predict_summary(model: ForwardModel, model_no_time_eff: ForwardModel, *,
     out: dict[str, Any] = {
         "counts": component_counts(nominal),
         "counts_before_time_efficiency": component_counts(before),
-        "sigma_sm_1e40cm2": {"total": nominal["sigma_total_1e40cm2"],
-                             "mu": nominal["sigma_mu_1e40cm2"],
-                             "e": nominal["sigma_e_1e40cm2"]},
-        "sigma_sm_rn_shift_percent": {"plus5": 100.0 * (plus / s0 - 1.0),
-                                      "minus5": 100.0 * (minus / s0 - 1.0)},
-        "observed": {"c_events": float(model.observed.sum()),
-                     "ac_events": float(model.n_ac_region)},
+        "sigma_sm_1e40cm2": {
+            "total": nominal["sigma_total_1e40cm2"],
+            "mu": nominal["sigma_mu_1e40cm2"],
+            "e": nominal["sigma_e_1e40cm2"],
+        },
+        "sigma_sm_rn_shift_percent": {
+            "plus5": 100.0 * (plus / s0 - 1.0),
+            "minus5": 100.0 * (minus / s0 - 1.0),
+        },
+        "observed": {
+            "c_events": float(model.observed.sum()),
+            "ac_events": float(model.n_ac_region),
+        },
     }
     if time_it:
         timing = time_loglike_grad(model)
@@ -76,7 +98,10 @@ def model_settings(model: ForwardModel) -> dict[str, Any]:
         "form_factor": model.form_factor,
         "couplings": model.couplings,
         "time_efficiency": model.time_efficiency,
-        "binning": {"name": model.binning.name, "pe_edges": model.binning.pe_edges,
-                    "t_edges_us": model.binning.t_edges_us},
+        "binning": {
+            "name": model.binning.name,
+            "pe_edges": model.binning.pe_edges,
+            "t_edges_us": model.binning.t_edges_us,
+        },
         "roi": "PE < 60, 0 <= t_rec < 6 us" if model.binning.name == "default" else "binning range",
     }

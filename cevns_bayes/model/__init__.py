@@ -14,8 +14,12 @@ from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX
 ANALYTIC_FLUX = "analytic"
 
 
-def load_flux(flux: str | Path = DEFAULT_FLUX, *, pulse_shape: str = "gaussian",
-              pulse_fwhm_ns: float = c.PROTON_PULSE_FWHM_NS):
+def load_flux(
+    flux: str | Path = DEFAULT_FLUX,
+    *,
+    pulse_shape: str = "gaussian",
+    pulse_fwhm_ns: float = c.PROTON_PULSE_FWHM_NS,
+):
     """A :class:`~cevns_bayes.physics.flux.NeutrinoFlux` from a ROOT file of either format, or
     the analytic πDAR flux when ``flux == "analytic"``."""
     from cevns_bayes.io import read_flux
@@ -26,10 +30,17 @@ def load_flux(flux: str | Path = DEFAULT_FLUX, *, pulse_shape: str = "gaussian",
     return flux_from_tables(read_flux(flux), pulse_shape=pulse_shape, pulse_fwhm_ns=pulse_fwhm_ns)
 
 
-def build_model(data_dir: str | Path = DEFAULT_DATA_DIR, flux: str | Path = DEFAULT_FLUX,
-                binning: Binning | str | None = None, *, pulse_shape: str = "gaussian",
-                pulse_fwhm_ns: float = c.PROTON_PULSE_FWHM_NS, release=None, neutrino_flux=None,
-                **options) -> ForwardModel:
+def build_model(
+    data_dir: str | Path = DEFAULT_DATA_DIR,
+    flux: str | Path = DEFAULT_FLUX,
+    binning: Binning | str | None = None,
+    *,
+    pulse_shape: str = "gaussian",
+    pulse_fwhm_ns: float = c.PROTON_PULSE_FWHM_NS,
+    release=None,
+    neutrino_flux=None,
+    **options,
+) -> ForwardModel:
     """Read the release and the flux, and build the forward model.
 
     ``options`` go to :class:`ForwardModel` (``form_factor``, ``couplings``,

@@ -28,11 +28,14 @@ class Binning:
             if e.ndim != 1 or e.size < 2:
                 raise ConfigError(f"binning {label}: need at least two edges, got {edges!r}")
             if not np.all(np.isfinite(e)) or np.any(np.diff(e) <= 0):
-                raise ConfigError(f"binning {label}: edges must be finite and strictly "
-                                  f"increasing, got {list(e)}")
+                raise ConfigError(
+                    f"binning {label}: edges must be finite and strictly increasing, got {list(e)}"
+                )
             object.__setattr__(self, label, e)
         if self.pe_edges[0] < 0:
-            raise ConfigError(f"binning pe_edges: lowest edge must be >= 0 PE, got {self.pe_edges[0]}")
+            raise ConfigError(
+                f"binning pe_edges: lowest edge must be >= 0 PE, got {self.pe_edges[0]}"
+            )
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -50,14 +53,19 @@ class Binning:
 
     @classmethod
     def default(cls) -> Binning:
-        return cls(np.array(DEFAULT_PE_EDGES, float), np.array(DEFAULT_T_EDGES_US, float),
-                   "default")
+        return cls(
+            np.array(DEFAULT_PE_EDGES, float), np.array(DEFAULT_T_EDGES_US, float), "default"
+        )
 
     @classmethod
-    def uniform(cls, n_pe: int, n_t: int, pe_max: float = c.ROI_PE_MAX,
-                t_max_us: float = c.ROI_T_MAX_US) -> Binning:
-        return cls(np.linspace(0.0, pe_max, n_pe + 1), np.linspace(0.0, t_max_us, n_t + 1),
-                   f"uniform_{n_pe}x{n_t}")
+    def uniform(
+        cls, n_pe: int, n_t: int, pe_max: float = c.ROI_PE_MAX, t_max_us: float = c.ROI_T_MAX_US
+    ) -> Binning:
+        return cls(
+            np.linspace(0.0, pe_max, n_pe + 1),
+            np.linspace(0.0, t_max_us, n_t + 1),
+            f"uniform_{n_pe}x{n_t}",
+        )
 
     @classmethod
     def fine(cls) -> Binning:
@@ -75,7 +83,9 @@ def binning_from_name(name: str) -> Binning:
         try:
             n_pe, n_t = (int(v) for v in name.split(":", 1)[1].lower().split("x"))
         except ValueError as err:
-            raise ConfigError(f"binning {name!r}: expected 'uniform:NPExNT', e.g. uniform:30x60") from err
+            raise ConfigError(
+                f"binning {name!r}: expected 'uniform:NPExNT', e.g. uniform:30x60"
+            ) from err
         if n_pe < 1 or n_t < 1:
             raise ConfigError(f"binning {name!r}: bin counts must be positive")
         return Binning.uniform(n_pe, n_t)

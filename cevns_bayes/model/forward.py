@@ -52,23 +52,26 @@ FLAVOR_GROUP = {"nu_mu": "mumu", "nu_mu_bar": "mumu", "nu_e": "ee"}
 FLAVOR_SCALE = {"nu_mu": "scale_mu", "nu_mu_bar": "scale_mu", "nu_e": "scale_e"}
 
 
-def rebin_uniform_density(src_edges: np.ndarray, values: np.ndarray,
-                          dst_edges: np.ndarray) -> np.ndarray:
+def rebin_uniform_density(
+    src_edges: np.ndarray, values: np.ndarray, dst_edges: np.ndarray
+) -> np.ndarray:
     """Re-bin histogram contents onto new edges, taking each source bin as uniform inside."""
     cum = np.concatenate([[0.0], np.cumsum(values)])
     return np.diff(np.interp(dst_edges, src_edges, cum))
 
 
-def _cumulative_on_grid(edges: np.ndarray, prob: np.ndarray, grid: np.ndarray,
-                        weight=None) -> np.ndarray:
+def _cumulative_on_grid(
+    edges: np.ndarray, prob: np.ndarray, grid: np.ndarray, weight=None
+) -> np.ndarray:
     """∫_{-∞}^{g} w(t) p(t) dt at each grid point for a histogram ``prob`` on ``edges``."""
     p = prob if weight is None else prob * weight(0.5 * (edges[1:] + edges[:-1]))
     cum = np.concatenate([[0.0], np.cumsum(p)])
     return np.interp(grid, edges, cum, left=0.0, right=cum[-1])
 
 
-def fit_arrival_time_us(flux: NeutrinoFlux, nin_t_edges_us: np.ndarray,
-                        nin_t_values: np.ndarray) -> float:
+def fit_arrival_time_us(
+    flux: NeutrinoFlux, nin_t_edges_us: np.ndarray, nin_t_values: np.ndarray
+) -> float:
     """Arrival time (µs, t_rec frame) of the pulse centre that best matches the release's NIN.
 
     Neutrino-induced neutrons follow the delayed (μ-decay) ν_e time profile: the release's NIN
@@ -108,11 +111,21 @@ class ForwardModel:
         recoil_step_kev, pe_substep, mu_step_pe, time_step_us: numerical resolution.
     """
 
-    def __init__(self, release, flux: NeutrinoFlux, binning: Binning | None = None, *,
-                 form_factor: str = "helm", couplings: str = "tree",
-                 time_efficiency: bool = True, arrival_time_us: float | None = None,
-                 recoil_step_kev: float = 0.25, pe_substep: float = 1.0,
-                 mu_step_pe: float = 0.05, time_step_us: float = 0.002) -> None:
+    def __init__(
+        self,
+        release,
+        flux: NeutrinoFlux,
+        binning: Binning | None = None,
+        *,
+        form_factor: str = "helm",
+        couplings: str = "tree",
+        time_efficiency: bool = True,
+        arrival_time_us: float | None = None,
+        recoil_step_kev: float = 0.25,
+        pe_substep: float = 1.0,
+        mu_step_pe: float = 0.05,
+        time_step_us: float = 0.002,
+    ) -> None:
         self.release = release
         self.flux = flux
         self.binning = binning if binning is not None else Binning.default()
@@ -155,21 +168,26 @@ class ForwardModel:
         self.recoil_mev = t_long[:n]
         self.recoil_step_mev = step_mev
         self.mu_keep_pe = mu_keep
-        q = np.stack([xs.momentum_transfer_fm_inv(self.recoil_mev, iso.mass_mev)
-                      for iso in self.isotopes])
+        q = np.stack(
+            [xs.momentum_transfer_fm_inv(self.recoil_mev, iso.mass_mev) for iso in self.isotopes]
+        )
         self._q_det = q
-        self._fp_det = np.stack([self.form_factor_fn(q[i], iso.proton_radius_fm)
-                                 for i, iso in enumerate(self.isotopes)])
+        self._fp_det = np.stack(
+            [self.form_factor_fn(q[i], iso.proton_radius_fm) for i, iso in enumerate(self.isotopes)]
+        )
         kin = self._kinematic_table(self.recoil_mev)
         pref = np.array([xs.prefactor_cm2_per_mev(iso.mass_mev) for iso in self.isotopes])
         # events per recoil cell per unit Q²: N_CsI · Φ · prefactor · K · ΔT
-        self._rate_coeff = (c.N_MOLECULES * c.FLUENCE_PER_FLAVOR_CM2 * step_mev
-                            * pref[:, None, None] * kin)
+        self._rate_coeff = (
+            c.N_MOLECULES * c.FLUENCE_PER_FLAVOR_CM2 * step_mev * pref[:, None, None] * kin
+        )
 
     def _precompute_sigma_grid(self) -> None:
         """Recoil cells for the flux-averaged cross section: fine to 60 keV, log above."""
-        e_max = max(float(np.max(self.flux[f].energy_mev[self.flux[f].energy_prob > 0]))
-                    for f in FIT_FLAVORS)
+        e_max = max(
+            float(np.max(self.flux[f].energy_mev[self.flux[f].energy_prob > 0]))
+            for f in FIT_FLAVORS
+        )
         t_end = max(float(xs.max_recoil_mev(e_max, iso.mass_mev)) for iso in self.isotopes)
         fine = np.arange(0.0, 0.060 + 1e-12, 5e-5)
         edges = fine
@@ -177,16 +195,27 @@ class ForwardModel:
             edges = np.concatenate([fine, np.geomspace(fine[-1], t_end, 200)[1:]])
         t = 0.5 * (edges[1:] + edges[:-1])
         w = np.diff(edges)
-        self._sig_q = np.stack([xs.momentum_transfer_fm_inv(t, iso.mass_mev)
-                                for iso in self.isotopes])
-        self._sig_fp = np.stack([self.form_factor_fn(self._sig_q[i], iso.proton_radius_fm)
-                                 for i, iso in enumerate(self.isotopes)])
+        self._sig_q = np.stack(
+            [xs.momentum_transfer_fm_inv(t, iso.mass_mev) for iso in self.isotopes]
+        )
+        self._sig_fp = np.stack(
+            [
+                self.form_factor_fn(self._sig_q[i], iso.proton_radius_fm)
+                for i, iso in enumerate(self.isotopes)
+            ]
+        )
         kin = self._kinematic_table(t)
         pref = np.array([xs.prefactor_cm2_per_mev(iso.mass_mev) for iso in self.isotopes])
         weight = np.array([np.sum(self.flux[f].energy_prob) for f in FIT_FLAVORS])
         # per-nucleus average over Cs and I, per unit flux of each flavor, in 1e-40 cm^2
-        self._sig_coeff = (0.5 * pref[:, None, None] * kin * w[None, None, :]
-                           / weight[None, :, None] / c.CM2_PER_1E40)
+        self._sig_coeff = (
+            0.5
+            * pref[:, None, None]
+            * kin
+            * w[None, None, :]
+            / weight[None, :, None]
+            / c.CM2_PER_1E40
+        )
         self._flavor_weight = weight
 
     def _precompute_detector(self, pe_substep: float, mu_step: float) -> None:
@@ -209,11 +238,15 @@ class ForwardModel:
         self._quench_nominal = np.asarray(qc.nominal, float)
         self._quench_modes = [(np.asarray(p, float), np.asarray(m, float)) for p, m in qc.modes]
         if len(self._quench_modes) < 2:
-            raise ConfigError("the quenching file must provide two PCA modes (found "
-                              f"{len(self._quench_modes)})")
+            raise ConfigError(
+                f"the quenching file must provide two PCA modes (found {len(self._quench_modes)})"
+            )
         ec = self.release.efficiency
-        self._eff = (np.asarray(ec.nominal, float), np.asarray(ec.plus, float),
-                     np.asarray(ec.minus, float))
+        self._eff = (
+            np.asarray(ec.nominal, float),
+            np.asarray(ec.plus, float),
+            np.asarray(ec.minus, float),
+        )
 
     def _precompute_time(self, step: float) -> None:
         t_edges = self.binning.t_edges_us
@@ -242,10 +275,12 @@ class ForwardModel:
         # row-major lookup tables: value at grid point and step to the next one
         self._cum_rows = pt.constant(np.ascontiguousarray(self._cum.T))
         self._cum_eps_rows = pt.constant(np.ascontiguousarray(self._cum_eps.T))
-        self._cum_step = pt.constant(np.ascontiguousarray(np.diff(self._cum, axis=1,
-                                                                  append=self._cum[:, -1:]).T))
-        self._cum_eps_step = pt.constant(np.ascontiguousarray(
-            np.diff(self._cum_eps, axis=1, append=self._cum_eps[:, -1:]).T))
+        self._cum_step = pt.constant(
+            np.ascontiguousarray(np.diff(self._cum, axis=1, append=self._cum[:, -1:]).T)
+        )
+        self._cum_eps_step = pt.constant(
+            np.ascontiguousarray(np.diff(self._cum_eps, axis=1, append=self._cum_eps[:, -1:]).T)
+        )
         # pieces of time bins: before / after the ε_T onset
         lo, hi, after, bin_of = [], [], [], []
         for j in range(t_edges.size - 1):
@@ -282,8 +317,10 @@ class ForwardModel:
         self._neutron_pe = {}
         for name, shape in (("brn", self.release.brn_pe), ("nin", self.release.nin_pe)):
             values = np.asarray(shape.values, float)
-            self._neutron_pe[name] = (rebin_uniform_density(np.asarray(shape.edges, float),
-                                                            values, b.pe_edges) / values.sum())
+            self._neutron_pe[name] = (
+                rebin_uniform_density(np.asarray(shape.edges, float), values, b.pe_edges)
+                / values.sum()
+            )
 
     # ------------------------------------------------------------------ graph pieces
     @staticmethod
@@ -293,10 +330,12 @@ class ForwardModel:
         return pt.constant(get_parameter(name).nominal, dtype="float64")
 
     def _neutron_form_factor(self, q, r_n_scale):
-        return pt.stack([
-            self.form_factor_fn(q[i], iso.neutron_radius_fm * r_n_scale, xp=pt)
-            for i, iso in enumerate(self.isotopes)
-        ])
+        return pt.stack(
+            [
+                self.form_factor_fn(q[i], iso.neutron_radius_fm * r_n_scale, xp=pt)
+                for i, iso in enumerate(self.isotopes)
+            ]
+        )
 
     def _weak_charge_sq(self, p: Mapping, fp: np.ndarray, fn, sm: bool = False):
         """Q² per isotope and flavor, shape (n_iso, n_flavor, n_T)."""
@@ -305,10 +344,12 @@ class ForwardModel:
         for group in ("ee", "mumu"):
             eu = 0.0 if sm else self._param(p, f"eps_{group}_u")
             ed = 0.0 if sm else self._param(p, f"eps_{group}_d")
-            by_group[group] = pt.stack([
-                xs.weak_charge(iso.z, iso.n, fp[i], fn[i], s2w, eu, ed, self.couplings) ** 2
-                for i, iso in enumerate(self.isotopes)
-            ])
+            by_group[group] = pt.stack(
+                [
+                    xs.weak_charge(iso.z, iso.n, fp[i], fn[i], s2w, eu, ed, self.couplings) ** 2
+                    for i, iso in enumerate(self.isotopes)
+                ]
+            )
         return pt.stack([by_group[FLAVOR_GROUP[f]] for f in FIT_FLAVORS], axis=1)
 
     def recoil_counts(self, p: Mapping):
@@ -321,9 +362,13 @@ class ForwardModel:
         """Mean PE of each recoil cell at the quenching nuisances in ``p``."""
         coeffs = self._quench_nominal
         for k, (plus, minus) in enumerate(self._quench_modes[:2]):
-            coeffs = coeffs + detector.interpolate_coefficients(
-                self._quench_nominal, plus, minus, self._param(p, f"quench_pca{k}"), xp=pt
-            ) - self._quench_nominal
+            coeffs = (
+                coeffs
+                + detector.interpolate_coefficients(
+                    self._quench_nominal, plus, minus, self._param(p, f"quench_pca{k}"), xp=pt
+                )
+                - self._quench_nominal
+            )
         return detector.mean_pe(self.recoil_mev, coeffs, xp=pt)
 
     def energy_efficiency(self, p: Mapping):
@@ -380,11 +425,13 @@ class ForwardModel:
         norm = self._param(p, "cevns_norm") * self._param(p, "flux_norm")
         out = {"ssb": self._param(p, "ssb_norm") * pt.constant(self._ssb)}
         for j, name in enumerate(("brn", "nin")):
-            out[name] = (self._param(p, f"{name}_norm")
-                         * pt.outer(pt.constant(self._neutron_pe[name]), times[3 + j]))
+            out[name] = self._param(p, f"{name}_norm") * pt.outer(
+                pt.constant(self._neutron_pe[name]), times[3 + j]
+            )
         for j, f in enumerate(FIT_FLAVORS):
-            out[f"cevns_{f}"] = (norm * self._param(p, FLAVOR_SCALE[f])
-                                 * pt.outer(spectra[j], times[j]))
+            out[f"cevns_{f}"] = (
+                norm * self._param(p, FLAVOR_SCALE[f]) * pt.outer(spectra[j], times[j])
+            )
         return out
 
     def total(self, p: Mapping):
@@ -419,8 +466,12 @@ class ForwardModel:
             comps = self.components(p)
             sig = self.flux_averaged_cross_section(p)
             sig_sm = self.flux_averaged_cross_section(p, sm=True)
-            outs = [comps[k] for k in COMPONENTS] + [sig["total"], sig["mu"], sig["e"],
-                                                     sig_sm["total"]]
+            outs = [comps[k] for k in COMPONENTS] + [
+                sig["total"],
+                sig["mu"],
+                sig["e"],
+                sig_sm["total"],
+            ]
             self._compiled = pytensor.function([theta], outs)
         vec = np.array([(values or {}).get(q.name, q.nominal) for q in PARAMETERS], float)
         for name in values or {}:

@@ -28,11 +28,16 @@ def poisson_loglike(expected, observed: np.ndarray):
     n = np.asarray(observed, float)
     flat = expected.ravel() if hasattr(expected, "ravel") else expected.flatten()
     nz = np.flatnonzero(n.ravel() > 0)
-    return (pt.sum(n.ravel()[nz] * pt.log(flat[nz])) - pt.sum(expected)
-            - float(np.sum(gammaln(n + 1.0))))
+    return (
+        pt.sum(n.ravel()[nz] * pt.log(flat[nz]))
+        - pt.sum(expected)
+        - float(np.sum(gammaln(n + 1.0)))
+    )
 
 
-def gaussian_constraints(p: Mapping, names: Sequence[str], widths: Mapping[str, float] | None = None):
+def gaussian_constraints(
+    p: Mapping, names: Sequence[str], widths: Mapping[str, float] | None = None
+):
     """Σ −½ ((θ − θ₀)/σ)² over the constrained parameters among ``names``.
 
     Widths default to each parameter's ``constraint_sd`` in the registry; parameters with
@@ -59,9 +64,15 @@ class CompiledLoglike(NamedTuple):
         return float(value), np.asarray(grad)
 
 
-def compile_loglike(model: ForwardModel, free: Sequence[str], *,
-                    observed: np.ndarray | None = None, fixed: Mapping[str, float] | None = None,
-                    constraints: bool = True, mode: str | None = None) -> CompiledLoglike:
+def compile_loglike(
+    model: ForwardModel,
+    free: Sequence[str],
+    *,
+    observed: np.ndarray | None = None,
+    fixed: Mapping[str, float] | None = None,
+    constraints: bool = True,
+    mode: str | None = None,
+) -> CompiledLoglike:
     """Compile ln L(θ) = Poisson(data | μ(θ)) [+ Gaussian constraints] and ∂ ln L/∂θ.
 
     Args:

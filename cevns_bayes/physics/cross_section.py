@@ -40,7 +40,9 @@ def nucleon_couplings(sin2_theta_w, convention: str = "tree"):
     if convention == "radiative":
         gp = c.GV_PROTON_RADIATIVE - 2.0 * (sin2_theta_w - c.SIN2_THETA_W_LOW_Q2)
         return gp, c.GV_NEUTRON_RADIATIVE
-    raise ConfigError(f"couplings convention {convention!r} unknown; expected {COUPLING_CONVENTIONS}")
+    raise ConfigError(
+        f"couplings convention {convention!r} unknown; expected {COUPLING_CONVENTIONS}"
+    )
 
 
 def momentum_transfer_fm_inv(recoil_mev, mass_mev: float, xp=np):
@@ -68,8 +70,7 @@ def helm_form_factor(q_fm_inv, r_rms_fm, xp=np, skin_fm: float = c.HELM_SKIN_FM)
     return _three_j1_over_x(q_fm_inv * r0, xp) * xp.exp(-0.5 * (q_fm_inv * skin_fm) ** 2)
 
 
-def klein_nystrand_form_factor(q_fm_inv, r_rms_fm, xp=np,
-                               yukawa_fm: float = KN_YUKAWA_RANGE_FM):
+def klein_nystrand_form_factor(q_fm_inv, r_rms_fm, xp=np, yukawa_fm: float = KN_YUKAWA_RANGE_FM):
     """Klein–Nystrand form factor: hard sphere ⊗ Yukawa, F(q) = 3 j₁(qR_A)/(qR_A) / (1 + q²a²).
 
     R_A is set from the rms radius: R_rms² = 3/5 R_A² + 6 a².
@@ -87,8 +88,9 @@ def form_factor(kind: str):
     raise ConfigError(f"form factor {kind!r} unknown; expected one of {FORM_FACTORS}")
 
 
-def weak_charge(z: int, n: int, f_p, f_n, sin2_theta_w, eps_u=0.0, eps_d=0.0,
-                convention: str = "tree"):
+def weak_charge(
+    z: int, n: int, f_p, f_n, sin2_theta_w, eps_u=0.0, eps_d=0.0, convention: str = "tree"
+):
     """Q_α for one nucleus and one flavor α, with flavor-diagonal vector NSI ε_αα^{u,d}.
 
     Works on numpy arrays and on pytensor tensors alike (only arithmetic is used).
@@ -115,9 +117,17 @@ def prefactor_cm2_per_mev(mass_mev: float) -> float:
     return c.FERMI_CONSTANT_MEV2**2 * mass_mev / (4.0 * math.pi) * c.HBARC_MEV_CM**2
 
 
-def differential_cross_section_cm2_per_mev(e_nu_mev, recoil_mev, isotope, sin2_theta_w=None,
-                                           r_n_fm=None, form="helm", convention="tree",
-                                           eps_u=0.0, eps_d=0.0):
+def differential_cross_section_cm2_per_mev(
+    e_nu_mev,
+    recoil_mev,
+    isotope,
+    sin2_theta_w=None,
+    r_n_fm=None,
+    form="helm",
+    convention="tree",
+    eps_u=0.0,
+    eps_d=0.0,
+):
     """dσ/dT in cm²/MeV for one isotope (numpy, broadcasting over E and T)."""
     s2w = c.SIN2_THETA_W_LOW_Q2 if sin2_theta_w is None else sin2_theta_w
     rn = isotope.neutron_radius_fm if r_n_fm is None else r_n_fm
@@ -126,8 +136,11 @@ def differential_cross_section_cm2_per_mev(e_nu_mev, recoil_mev, isotope, sin2_t
     fp = ff(q, isotope.proton_radius_fm)
     fn = ff(q, rn)
     qw = weak_charge(isotope.z, isotope.n, fp, fn, s2w, eps_u, eps_d, convention)
-    return (prefactor_cm2_per_mev(isotope.mass_mev) * qw**2
-            * kinematic_factor(e_nu_mev, recoil_mev, isotope.mass_mev))
+    return (
+        prefactor_cm2_per_mev(isotope.mass_mev)
+        * qw**2
+        * kinematic_factor(e_nu_mev, recoil_mev, isotope.mass_mev)
+    )
 
 
 def total_cross_section_cm2(e_nu_mev: float, isotope, n_nodes: int = 4000, **kwargs) -> float:
@@ -135,5 +148,8 @@ def total_cross_section_cm2(e_nu_mev: float, isotope, n_nodes: int = 4000, **kwa
     t_max = float(max_recoil_mev(e_nu_mev, isotope.mass_mev))
     x, w = np.polynomial.legendre.leggauss(n_nodes)
     t = 0.5 * t_max * (x + 1.0)
-    return float(0.5 * t_max * np.sum(w * differential_cross_section_cm2_per_mev(
-        e_nu_mev, t, isotope, **kwargs)))
+    return float(
+        0.5
+        * t_max
+        * np.sum(w * differential_cross_section_cm2_per_mev(e_nu_mev, t, isotope, **kwargs))
+    )

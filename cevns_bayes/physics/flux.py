@@ -73,8 +73,9 @@ class NeutrinoFlux:
 
 
 # --- proton pulse ------------------------------------------------------------------------------
-def proton_pulse(shape: str = "gaussian", fwhm_ns: float = c.PROTON_PULSE_FWHM_NS,
-                 step_ns: float = TIME_STEP_NS) -> tuple[np.ndarray, np.ndarray]:
+def proton_pulse(
+    shape: str = "gaussian", fwhm_ns: float = c.PROTON_PULSE_FWHM_NS, step_ns: float = TIME_STEP_NS
+) -> tuple[np.ndarray, np.ndarray]:
     """Discretized proton-on-target time distribution, centred on 0.
 
     Returns (offsets_ns, weights) with weights summing to 1, on a grid of ``step_ns``.
@@ -96,8 +97,9 @@ def proton_pulse(shape: str = "gaussian", fwhm_ns: float = c.PROTON_PULSE_FWHM_N
     return t, w / w.sum()
 
 
-def _convolve_with_pulse(time_edges_ns: np.ndarray, time_prob: np.ndarray, shape: str,
-                         fwhm_ns: float) -> tuple[np.ndarray, np.ndarray]:
+def _convolve_with_pulse(
+    time_edges_ns: np.ndarray, time_prob: np.ndarray, shape: str, fwhm_ns: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Convolve a production-time histogram (uniform bins) with the proton pulse."""
     step = float(time_edges_ns[1] - time_edges_ns[0])
     if not np.allclose(np.diff(time_edges_ns), step, rtol=1e-6):
@@ -110,8 +112,9 @@ def _convolve_with_pulse(time_edges_ns: np.ndarray, time_prob: np.ndarray, shape
 
 
 # --- sources -----------------------------------------------------------------------------------
-def flux_from_tables(tables, *, pulse_shape: str = "gaussian",
-                     pulse_fwhm_ns: float = c.PROTON_PULSE_FWHM_NS) -> NeutrinoFlux:
+def flux_from_tables(
+    tables, *, pulse_shape: str = "gaussian", pulse_fwhm_ns: float = c.PROTON_PULSE_FWHM_NS
+) -> NeutrinoFlux:
     """Build the flux from a file read by :func:`cevns_bayes.io.read_flux`.
 
     Files whose times exclude the proton pulse (the 2018 format) are convolved with it; files
@@ -154,9 +157,13 @@ def michel_nu_mu_bar_pdf(e_mev: np.ndarray) -> np.ndarray:
     return np.where((e >= 0) & (e <= m / 2), 64.0 * e**2 / m**3 * (0.75 - e / m), 0.0)
 
 
-def analytic_flux(*, pulse_shape: str = "gaussian",
-                  pulse_fwhm_ns: float = c.PROTON_PULSE_FWHM_NS,
-                  energy_step_mev: float = 0.05, t_max_ns: float = 20000.0) -> NeutrinoFlux:
+def analytic_flux(
+    *,
+    pulse_shape: str = "gaussian",
+    pulse_fwhm_ns: float = c.PROTON_PULSE_FWHM_NS,
+    energy_step_mev: float = 0.05,
+    t_max_ns: float = 20000.0,
+) -> NeutrinoFlux:
     """The analytic πDAR flux: exact spectra, decay-time profiles convolved with the pulse.
 
     Prompt ν_μ: a line at :func:`prompt_numu_energy_mev`, times exponential with τ_π.
@@ -177,6 +184,7 @@ def analytic_flux(*, pulse_shape: str = "gaussian",
     n_e = int(round(m_half / energy_step_mev))
     e_edges = np.linspace(0.0, m_half, n_e + 1)
     e_mid = 0.5 * (e_edges[1:] + e_edges[:-1])
+
     # exact integrals of the Michel densities over each bin (Simpson is exact for cubics)
     def _bin_prob(pdf):
         lo, hi = e_edges[:-1], e_edges[1:]
@@ -190,5 +198,6 @@ def analytic_flux(*, pulse_shape: str = "gaussian",
     ):
         t_edges, t_prob = _convolve_with_pulse(edges, pt, pulse_shape, pulse_fwhm_ns)
         flavors[name] = FlavorFlux(e, pe, t_edges * 1e-3, t_prob)
-    return NeutrinoFlux(flavors, source="analytic-pidar",
-                        pulse=f"{pulse_shape}, FWHM {pulse_fwhm_ns:g} ns")
+    return NeutrinoFlux(
+        flavors, source="analytic-pidar", pulse=f"{pulse_shape}, FWHM {pulse_fwhm_ns:g} ns"
+    )

@@ -28,8 +28,10 @@ LABELS = {
     "cevns_nu_mu_bar": r"CEvNS $\bar\nu_\mu$",
     "cevns_nu_e": r"CEvNS $\nu_e$",
 }
-AXES = (("PE", "reconstructed energy [PE]", "events / PE"),
-        ("t", r"$t_\mathrm{rec}$ [$\mu$s]", r"events / $\mu$s"))
+AXES = (
+    ("PE", "reconstructed energy [PE]", "events / PE"),
+    ("t", r"$t_\mathrm{rec}$ [$\mu$s]", r"events / $\mu$s"),
+)
 
 
 def _project(counts: np.ndarray, axis: int) -> np.ndarray:
@@ -40,25 +42,45 @@ def _stairs_stack(ax, edges, layers, names, widths):
     bottom = np.zeros(edges.size - 1)
     for name, layer in zip(names, layers):
         top = bottom + layer / widths
-        ax.fill_between(edges, np.append(bottom, bottom[-1]), np.append(top, top[-1]),
-                        step="post", color=COLORS.get(name, None), alpha=0.85,
-                        label=LABELS.get(name, name), linewidth=0)
+        ax.fill_between(
+            edges,
+            np.append(bottom, bottom[-1]),
+            np.append(top, top[-1]),
+            step="post",
+            color=COLORS.get(name, None),
+            alpha=0.85,
+            label=LABELS.get(name, name),
+            linewidth=0,
+        )
         bottom = top
     return bottom
 
 
 def _data_points(ax, edges, counts, widths, label, **kw):
     centres = 0.5 * (edges[1:] + edges[:-1])
-    ax.errorbar(centres, counts / widths, yerr=np.sqrt(counts) / widths,
-                xerr=0.5 * widths, fmt="o", ms=3.5, lw=1.0, label=label, **kw)
+    ax.errorbar(
+        centres,
+        counts / widths,
+        yerr=np.sqrt(counts) / widths,
+        xerr=0.5 * widths,
+        fmt="o",
+        ms=3.5,
+        lw=1.0,
+        label=label,
+        **kw,
+    )
 
 
-def prediction_projections(pe_edges, t_edges_us, observed, components: dict[str, np.ndarray],
-                           title: str = "") -> plt.Figure:
+def prediction_projections(
+    pe_edges, t_edges_us, observed, components: dict[str, np.ndarray], title: str = ""
+) -> plt.Figure:
     """C data against the stacked prediction, projected on PE and on t_rec."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    order = [k for k in ("ssb", "brn", "nin", "cevns_nu_e", "cevns_nu_mu_bar", "cevns_nu_mu")
-             if k in components]
+    order = [
+        k
+        for k in ("ssb", "brn", "nin", "cevns_nu_e", "cevns_nu_mu_bar", "cevns_nu_mu")
+        if k in components
+    ]
     for axis, (ax, (_, xlabel, ylabel)) in enumerate(zip(axes, AXES)):
         edges = pe_edges if axis == 0 else t_edges_us
         widths = np.diff(edges)
@@ -75,12 +97,14 @@ def prediction_projections(pe_edges, t_edges_us, observed, components: dict[str,
     return fig
 
 
-def residual_over_ssb(pe_edges, t_edges_us, observed, components: dict[str, np.ndarray],
-                      title: str = "") -> plt.Figure:
+def residual_over_ssb(
+    pe_edges, t_edges_us, observed, components: dict[str, np.ndarray], title: str = ""
+) -> plt.Figure:
     """Data minus steady-state background against CEvNS (by flavor), BRN and NIN (paper Fig. 3)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    order = [k for k in ("brn", "nin", "cevns_nu_e", "cevns_nu_mu_bar", "cevns_nu_mu")
-             if k in components]
+    order = [
+        k for k in ("brn", "nin", "cevns_nu_e", "cevns_nu_mu_bar", "cevns_nu_mu") if k in components
+    ]
     for axis, (ax, (_, xlabel, ylabel)) in enumerate(zip(axes, AXES)):
         edges = pe_edges if axis == 0 else t_edges_us
         widths = np.diff(edges)
@@ -89,9 +113,17 @@ def residual_over_ssb(pe_edges, t_edges_us, observed, components: dict[str, np.n
         data = _project(observed, axis)
         ssb = _project(components["ssb"], axis)
         centres = 0.5 * (edges[1:] + edges[:-1])
-        ax.errorbar(centres, (data - ssb) / widths, yerr=np.sqrt(data + ssb * 0) / widths,
-                    xerr=0.5 * widths, fmt="o", ms=3.5, lw=1.0, color="k",
-                    label="C data − SSB")
+        ax.errorbar(
+            centres,
+            (data - ssb) / widths,
+            yerr=np.sqrt(data + ssb * 0) / widths,
+            xerr=0.5 * widths,
+            fmt="o",
+            ms=3.5,
+            lw=1.0,
+            color="k",
+            label="C data − SSB",
+        )
         ax.axhline(0.0, color="0.4", lw=0.8)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
@@ -108,10 +140,10 @@ def data_c_vs_ac(pe_edges, t_edges_us, c_counts, ac_counts, title: str = "") -> 
     for axis, (ax, (_, xlabel, ylabel)) in enumerate(zip(axes, AXES)):
         edges = pe_edges if axis == 0 else t_edges_us
         widths = np.diff(edges)
-        _data_points(ax, edges, _project(ac_counts, axis), widths, "AC (beam-unrelated)",
-                     color="tab:blue")
-        _data_points(ax, edges, _project(c_counts, axis), widths, "C (beam window)",
-                     color="k")
+        _data_points(
+            ax, edges, _project(ac_counts, axis), widths, "AC (beam-unrelated)", color="tab:blue"
+        )
+        _data_points(ax, edges, _project(c_counts, axis), widths, "C (beam window)", color="k")
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_xlim(edges[0], edges[-1])

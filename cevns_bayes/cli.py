@@ -1,0 +1,179 @@
+"""``cevns-bayes``: the command line. It only wires: reads options, calls the package, writes.
+
+Every command that reads data takes ``--data-dir`` (folder of the release files) and ``--flux``
+(a flux ROOT file of either format, or ``analytic``). Bad input exits with status 2 and one line
+naming the file and what was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from cevns_bayes import __version__
+from cevns_bayes import constants as c
+from cevns_bayes.errors import CevnsBayesError
+from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX
+
+
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                   help="folder with the COHERENT CsI 2021 release files (default: shipped data/)")
+    p.add_argument("--flux", default=str(DEFAULT_FLUX),
+                   help="SNS flux: a ROOT file in the 2018 (TH1D) or 2021 snsFlux2D (TH2D) "
+                        "format, or 'analytic' (default: shipped 2018 file)")
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    _add_data_options(p)
+    p.add_argument("--binning", default="default",
+                   help="'default' (9x11), 'fine' (30x60) or 'uniform:NPExNT'")
+    p.add_argument("--pulse-shape", default="gaussian", choices=("gaussian", "triangle", "box"),
+                   help="proton-pulse model for fluxes without it (default gaussian)")
+    p.add_argument("--pulse-fwhm-ns", type=float, default=c.PROTON_PULSE_FWHM_NS,
+                   help="proton-pulse FWHM in ns (default 378)")
+    p.add_argument("--form-factor", default="helm", choices=("helm", "klein_nystrand"))
+    p.add_argument("--couplings", default="tree", choices=("tree", "radiative"))
+
+
+def _build(args, **options):
+    from cevns_bayes.model import build_model
+
+    return build_model(args.data_dir, args.flux, args.binning, pulse_shape=args.pulse_shape,
+                       pulse_fwhm_ns=args.pulse_fwhm_ns, form_factor=args.form_factor,
+                       couplings=args.couplings, **options)
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --- commands ------------------------------------------------------------------------------------
+def cmd_data_check(args) -> int:
+    import numpy as np
+
+    from cevns_bayes.io import check_hashes, load_release
+
+    release = load_release(args.data_dir)
+    print(f"release folder: {release.data_dir}")
+    print(f"{'window':<8}{'events':>8}{'in ROI (PE<60, 0<=t<6 us)':>30}")
+    for label, ev in (("C", release.events_c), ("AC", release.events_ac)):
+        roi = np.count_nonzero((ev.pe < c.ROI_PE_MAX) & (ev.t_us >= c.ROI_T_MIN_US)
+                               & (ev.t_us < c.ROI_T_MAX_US))
+        print(f"{label:<8}{ev.pe.size:>8}{roi:>30}")
+    flux = None if args.flux == "analytic" else Path(args.flux)
+    checks = check_hashes(args.data_dir, flux if flux is not None else DEFAULT_FLUX)
+    print("\nSHA-256 against the shipped sums:")
+    bad = 0
+    for chk in checks:
+        state = "ok" if chk.ok else ("MISSING" if chk.actual is None else "DIFFERS")
+        bad += not chk.ok
+        print(f"  {state:<8}{chk.name}")
+    if bad:
+        print(f"\n{bad} file(s) do not match the public release.")
+        return 1
+    print("\nall files match the public release")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from cevns_bayes.output import write_json
+    from cevns_bayes.prediction import predict_summary
+
+    t0 = time.perf_counter()
+    _log("building the forward model (first use compiles C code; cached afterwards) ...")
+    model = _build(args)
+    model_no_te = _build(args, time_efficiency=False, arrival_time_us=model.arrival_time_us)
+    _log("evaluating the nominal prediction and timing ln L + gradient ...")
+    doc = predict_summary(model, model_no_te, time_it=not args.no_timing)
+    path = write_json(args.out, doc)
+    counts, before = doc["counts"], doc["counts_before_time_efficiency"]
+    sig = doc["sigma_sm_1e40cm2"]
+    print(f"wrote {path} ({time.perf_counter() - t0:.1f} s)")
+    print(f"{'component':<12}{'with eps_T':>12}{'eps_T left out':>16}")
+    for key in ("ssb", "brn", "nin", "cevns"):
+        print(f"{key:<12}{counts[key]:>12.2f}{before[key]:>16.2f}")
+    print(f"<sigma>_SM [1e-40 cm2]: total {sig['total']:.1f}, mu {sig['mu']:.1f}, "
+          f"e {sig['e']:.1f}; R_n +5%: {doc['sigma_sm_rn_shift_percent']['plus5']:+.2f}%, "
+          f"-5%: {doc['sigma_sm_rn_shift_percent']['minus5']:+.2f}%")
+    if "loglike_grad_eval_us" in doc:
+        print(f"ln L + gradient: {doc['loglike_grad_eval_us']:.0f} us (median)")
+    return 0
+
+
+def cmd_plot_prediction(args) -> int:
+    import matplotlib.pyplot as plt
+
+    from cevns_bayes.output import save_figure
+    from cevns_bayes.plots import prediction as plots
+
+    model = _build(args)
+    values = model.evaluate()
+    comps = {k: values[k] for k in ("ssb", "brn", "nin", "cevns_nu_mu", "cevns_nu_mu_bar",
+                                    "cevns_nu_e")}
+    b = model.binning
+    ac = b.histogram(model.release.events_ac.pe, model.release.events_ac.t_us)
+    out = Path(args.out)
+    figures = {
+        "prediction_projections.png": plots.prediction_projections(
+            b.pe_edges, b.t_edges_us, model.observed, comps),
+        "residual_over_ssb.png": plots.residual_over_ssb(
+            b.pe_edges, b.t_edges_us, model.observed, comps),
+        "data_c_vs_ac.png": plots.data_c_vs_ac(b.pe_edges, b.t_edges_us, model.observed, ac),
+    }
+    for name, fig in figures.items():
+        save_figure(fig, out / name)
+        plt.close(fig)
+        print(f"wrote {out / name}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cevns-bayes",
+        description="Bayesian and profile-likelihood reanalysis of COHERENT CsI[Na] CEvNS data.")
+    parser.add_argument("--version", action="version", version=f"cevns-bayes {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="inspect the release data")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    check = data_sub.add_parser("check", help="counts per window in the ROI and SHA-256 check")
+    _add_data_options(check)
+    check.set_defaults(func=cmd_data_check)
+
+    pred = sub.add_parser("predict", help="nominal prediction in the ROI, written as JSON")
+    _add_model_options(pred)
+    pred.add_argument("--out", required=True, type=Path, help="output JSON file")
+    pred.add_argument("--no-timing", action="store_true",
+                      help="skip the ln L + gradient timing")
+    pred.set_defaults(func=cmd_predict)
+
+    plot = sub.add_parser("plot", help="figures")
+    plot_sub = plot.add_subparsers(dest="plot_command", required=True)
+    pp = plot_sub.add_parser("prediction", help="data and stacked prediction projected on PE "
+                                                "and t_rec (PNG)")
+    _add_model_options(pp)
+    pp.add_argument("--out", required=True, type=Path, help="output folder")
+    pp.set_defaults(func=cmd_plot_prediction)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", message=".*could not link to a BLAS.*")
+    try:
+        return int(args.func(args) or 0)
+    except CevnsBayesError as err:
+        print(f"cevns-bayes: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cevns-bayes: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Detector response: smearing law, efficiencies, quenching interpolation."""
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from cevns_bayes import detector
+from cevns_bayes.io import load_release
+
+
+@pytest.fixture(scope="module")
+def release():
+    return load_release()
+
+
+@pytest.mark.parametrize("mu", [2.0, 8.0, 20.0, 50.0])
+def test_smearing_preserves_mean_pe_and_has_gamma_variance(mu):
+    edges = np.linspace(0.0, 400.0, 40001)
+    p = detector.smearing_matrix(np.array([mu]), edges)[0]
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    assert p.sum() == pytest.approx(1.0, abs=1e-9)
+    mean = np.sum(centres * p)
+    assert mean == pytest.approx(mu, rel=1e-4)
+    var = np.sum((centres - mean) ** 2 * p)
+    assert var == pytest.approx(mu**2 / (1.0 + 0.716 * mu), rel=1e-3)
+
+
+def test_smearing_matrix_integrates_the_paper_density():
+    mu = 12.0
+    edges = np.array([0.0, 5.0, 10.0, 15.0, 30.0])
+    probs = detector.smearing_matrix(np.array([mu]), edges)[0]
+    direct = [integrate.quad(lambda x: detector.smearing_pdf(x, mu), a, b)[0]
+              for a, b in zip(edges[:-1], edges[1:])]
+    assert probs == pytest.approx(direct, rel=1e-7)
+
+
+def test_zero_light_goes_to_the_zero_bin():
+    p = detector.smearing_matrix(np.array([0.0]), np.array([0.0, 1.0, 2.0]))[0]
+    assert list(p) == [1.0, 0.0]
+
+
+def test_energy_efficiency_is_clipped_at_zero_and_rises(release):
+    eff = release.efficiency.nominal
+    x = np.linspace(0.0, 60.0, 601)
+    e = detector.energy_efficiency(x, eff)
+    raw = eff[0] / (1 + np.exp(-eff[1] * (x - eff[2]))) + eff[3]
+    assert raw[0] < 0 and e[0] == 0.0
+    assert np.all(e >= 0.0) and np.all(np.diff(e) >= 0)
+    assert np.allclose(e[raw > 0], raw[raw > 0])
+    # the threshold where eps_E turns on: about 7 PE (the analysis threshold)
+    assert x[np.argmax(e > 0)] == pytest.approx(7.0, abs=0.5)
+
+
+def test_efficiency_pca_moves_the_threshold_by_about_one_pe(release):
+    ec = release.efficiency
+    x = np.linspace(0.0, 60.0, 60001)
+
+    def half_point(coeffs):
+        e = detector.energy_efficiency(x, coeffs)
+        return x[np.argmax(e >= 0.5 * e[-1])]
+
+    nominal = half_point(ec.nominal)
+    plus = half_point(detector.interpolate_coefficients(ec.nominal, ec.plus, ec.minus, 1.0))
+    minus = half_point(detector.interpolate_coefficients(ec.nominal, ec.plus, ec.minus, -1.0))
+    assert 0.6 < nominal - plus < 1.4 and 0.6 < minus - nominal < 1.4
+
+
+def test_time_efficiency():
+    t = np.array([0.0, 0.519, 0.52, 1.52, 6.0])
+    e = detector.time_efficiency(t)
+    assert e[0] == e[1] == e[2] == 1.0
+    assert e[3] == pytest.approx(np.exp(-0.0494))
+    assert e[4] == pytest.approx(np.exp(-0.0494 * 5.48))
+
+
+def test_quenching_interpolation_is_exact_at_one_sigma(release):
+    qc = release.quenching
+    for plus, minus in qc.modes:
+        up = detector.interpolate_coefficients(qc.nominal, plus, minus, 1.0)
+        down = detector.interpolate_coefficients(qc.nominal, plus, minus, -1.0)
+        assert up == pytest.approx(plus, rel=1e-12)
+        assert down == pytest.approx(minus, rel=1e-12)
+        assert detector.interpolate_coefficients(qc.nominal, plus, minus, 0.0) == pytest.approx(
+            qc.nominal
+        )
+
+
+def test_quenching_factor_is_a_few_percent_and_light_is_monotonic(release):
+    t = np.linspace(1e-3, 0.045, 200)  # 1-45 keVnr, the CEvNS range
+    eee = detector.quenched_energy_mevee(t, release.quenching.nominal)
+    qf = eee / t
+    assert np.all((qf > 0.04) & (qf < 0.12))
+    assert np.all(np.diff(detector.mean_pe(t, release.quenching.nominal)) > 0)
+    # 13.35 PE per keVee
+    assert detector.mean_pe(t[10], release.quenching.nominal) == pytest.approx(
+        13.35 * 1e3 * eee[10]
+    )

@@ -1,0 +1,248 @@
+"""The forward graph: published totals, accuracy against direct computation, gradient, invariants."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+from cevns_bayes import constants as c
+from cevns_bayes import detector
+from cevns_bayes.io import load_release, read_flux, write_flux_2021_format
+from cevns_bayes.model import Binning, build_model
+from cevns_bayes.model.forward import COMPONENTS, fit_arrival_time_us
+from cevns_bayes.model.likelihood import compile_loglike
+from cevns_bayes.physics import cross_section as xs
+from cevns_bayes.physics.flux import FIT_FLAVORS, flux_from_tables
+
+
+@pytest.fixture(scope="module")
+def release():
+    return load_release()
+
+
+@pytest.fixture(scope="module")
+def flux():
+    return flux_from_tables(read_flux())
+
+
+@pytest.fixture(scope="module")
+def model(release, flux):
+    return build_model(release=release, neutrino_flux=flux)
+
+
+@pytest.fixture(scope="module")
+def model_no_te(release, flux, model):
+    return build_model(release=release, neutrino_flux=flux, time_efficiency=False,
+                       arrival_time_us=model.arrival_time_us)
+
+
+@pytest.fixture(scope="module")
+def nominal(model):
+    return model.evaluate()
+
+
+# --- published numbers (PHYSICS.md §7) ----------------------------------------------------------
+def test_sm_cevns_events_in_the_papers_convention(model_no_te, nominal):
+    before = model_no_te.evaluate()
+    assert 320.0 <= before["cevns"].sum() <= 362.0  # published 341 +- 11 +- 42, eps_T left out
+    # with eps_T the count drops by 5-10% (PHYSICS.md: ~316)
+    assert 0.90 < nominal["cevns"].sum() / before["cevns"].sum() < 0.95
+
+
+def test_background_priors(model_no_te, nominal):
+    before = model_no_te.evaluate()
+    assert before["brn"].sum() == pytest.approx(18.4, rel=0.01)
+    assert before["nin"].sum() == pytest.approx(5.6, rel=0.01)
+    assert nominal["ssb"].sum() == pytest.approx(1286.0, rel=0.01)
+    # eps_T lowers BRN and NIN (18.3 and 5.2 in PHYSICS.md)
+    assert nominal["brn"].sum() == pytest.approx(18.3, abs=0.1)
+    assert nominal["nin"].sum() == pytest.approx(5.2, abs=0.1)
+
+
+def test_observed_counts(model):
+    assert model.observed.sum() == 1578
+    assert model.n_ac_region == 1295
+
+
+def test_flux_averaged_cross_sections(nominal):
+    assert 180.0 <= nominal["sigma_total_1e40cm2"] <= 198.0  # published 189 +- 6
+    assert 163.0 <= nominal["sigma_e_1e40cm2"] <= 181.0  # published 172
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Our <sigma>_mu is 185e-40 cm2 against the published 197: with the shipped 2018 flux the "
+    "nu_mu / nu_e ratio is 1.076 (1.066 with the analytic spectra), the paper's is 1.145; no "
+    "coupling or form-factor convention changes this ratio by 7% (see README, 'Known gaps')."))
+def test_flux_averaged_numu_cross_section_published_band(nominal):
+    assert 190.0 <= nominal["sigma_mu_1e40cm2"] <= 204.0
+
+
+def test_cross_section_agrees_with_independent_quadrature(flux, nominal):
+    """<sigma>_f from the graph vs Gauss-Legendre sigma(E) averaged over the flux."""
+    for name, key in (("nu_e", "sigma_e_1e40cm2"),):
+        f = flux[name]
+        keep = f.energy_prob > 0
+        sig = np.array([
+            0.5 * sum(xs.total_cross_section_cm2(e, iso, 300) for iso in c.ISOTOPES)
+            for e in f.energy_mev[keep]
+        ])
+        ref = np.sum(f.energy_prob[keep] * sig) / np.sum(f.energy_prob[keep]) / 1e-40
+        assert nominal[key] == pytest.approx(ref, rel=2e-3)
+
+
+@pytest.mark.parametrize("scale, lo, hi", [(1.05, -4.5, -2.5), (0.95, 2.5, 4.5)])
+def test_neutron_radius_moves_sm_cross_section_by_about_3_4_percent(model, nominal, scale, lo, hi):
+    shifted = model.evaluate({"r_n_scale": scale})["sigma_sm_total_1e40cm2"]
+    assert lo <= 100 * (shifted / nominal["sigma_sm_total_1e40cm2"] - 1) <= hi
+
+
+# --- numerical accuracy against direct computation ------------------------------------------------
+def _eval(expr):
+    return pytensor.function([], expr)()
+
+
+def test_recoil_spectrum_matches_direct_cross_section(model, flux):
+    counts = _eval(model.recoil_counts({}))
+    t = model.recoil_mev
+    for j, name in enumerate(FIT_FLAVORS):
+        f = flux[name]
+        keep = f.energy_prob > 0
+        dsig = sum(
+            f.energy_prob[keep] @ xs.differential_cross_section_cm2_per_mev(
+                f.energy_mev[keep][:, None], t[None, :], iso)
+            for iso in c.ISOTOPES)
+        direct = c.N_MOLECULES * c.FLUENCE_PER_FLAVOR_CM2 * dsig * model.recoil_step_mev
+        big = direct > 1e-3 * direct.max()
+        assert counts[j][big] == pytest.approx(direct[big], rel=1e-9)
+
+
+@pytest.mark.parametrize("values", [{}, {"quench_pca0": 1.7, "quench_pca1": -1.2, "eff_pca": 0.8}])
+def test_smearing_table_interpolation_matches_exact_gamma(model, values):
+    p = {k: pt.constant(v) for k, v in values.items()}
+    graph = _eval(model.pe_spectra(p))
+    s = _eval(model.recoil_counts(p))
+    mu = _eval(model.mean_pe(p))
+    exact = detector.smearing_matrix(mu, model.pe_sub_edges)
+    eff = _eval(model.energy_efficiency(p))
+    direct = (s @ exact * eff) @ model._sub_to_bin
+    big = direct > 0.5
+    assert graph[big] == pytest.approx(direct[big], rel=2e-3)
+
+
+def test_recoil_grid_is_converged(release, flux, model, nominal):
+    finer = build_model(release=release, neutrino_flux=flux, recoil_step_kev=0.1,
+                        mu_step_pe=0.02, arrival_time_us=model.arrival_time_us).evaluate()
+    assert finer["cevns"].sum() == pytest.approx(nominal["cevns"].sum(), rel=2e-3)
+    assert finer["sigma_total_1e40cm2"] == pytest.approx(nominal["sigma_total_1e40cm2"],
+                                                         rel=1e-3)
+
+
+def test_time_profiles_match_direct_integration(model, flux):
+    offset = 0.137
+    graph = _eval(model.time_profiles({"timing_offset_us": pt.constant(offset)}))
+    edges = model.binning.t_edges_us
+    for j, name in enumerate(FIT_FLAVORS):
+        f = flux[name]
+        fine = np.linspace(edges[0], edges[-1], 60001)
+        mid = 0.5 * (fine[1:] + fine[:-1])
+        dens = np.interp(mid - model.arrival_time_us - offset,
+                         0.5 * (f.time_edges_us[1:] + f.time_edges_us[:-1]),
+                         f.time_prob / np.diff(f.time_edges_us), left=0, right=0)
+        w = dens * detector.time_efficiency(mid) * np.diff(fine)
+        direct = np.array([w[(mid >= a) & (mid < b)].sum() for a, b in zip(edges[:-1], edges[1:])])
+        assert graph[j] == pytest.approx(direct, abs=2e-3 * direct.max())
+
+
+def test_arrival_time_fit_recovers_an_injected_shift(flux):
+    f = flux["nu_e"]
+    edges = np.arange(-0.25, 6.2501, 0.01)
+    cum = np.concatenate([[0.0], np.cumsum(f.time_prob)])
+    fake_nin = 7.5 * np.diff(np.interp(edges - 0.3127, f.time_edges_us, cum))
+    assert fit_arrival_time_us(flux, edges, fake_nin) == pytest.approx(0.3127, abs=0.0015)
+
+
+# --- invariants ---------------------------------------------------------------------------------
+def test_flavor_scales_and_normalizations_act_where_they_should(model, nominal):
+    r = model.evaluate({"scale_mu": 2.0, "flux_norm": 1.1, "brn_norm": 0.5, "ssb_norm": 1.02})
+    for key in ("cevns_nu_mu", "cevns_nu_mu_bar"):
+        assert r[key] == pytest.approx(2.2 * nominal[key])
+    assert r["cevns_nu_e"] == pytest.approx(1.1 * nominal["cevns_nu_e"])
+    assert r["brn"] == pytest.approx(0.5 * nominal["brn"])
+    assert r["nin"] == pytest.approx(nominal["nin"])
+    assert r["ssb"] == pytest.approx(1.02 * nominal["ssb"])
+
+
+def test_nsi_on_electron_flavor_leaves_muon_flavors_alone(model, nominal):
+    r = model.evaluate({"eps_ee_u": 0.2})
+    assert r["cevns_nu_mu"] == pytest.approx(nominal["cevns_nu_mu"])
+    assert r["cevns_nu_e"].sum() != pytest.approx(nominal["cevns_nu_e"].sum(), rel=1e-3)
+    # the eps_ee^u that nearly cancels Q_W for both nuclei suppresses nu_e CEvNS by > 95%
+    cs, i = c.CS133, c.I127
+    gp, gn = xs.nucleon_couplings(c.SIN2_THETA_W_LOW_Q2)
+    eps = np.mean([-(gp * n.z + gn * n.n) / (2 * n.z + n.n) for n in (cs, i)])
+    assert model.evaluate({"eps_ee_u": eps})["cevns_nu_e"].sum() < 0.05 * nominal[
+        "cevns_nu_e"].sum()
+
+
+def test_larger_neutron_radius_lowers_the_rate(model, nominal):
+    assert model.evaluate({"r_n_scale": 1.05})["cevns"].sum() < nominal["cevns"].sum()
+
+
+def test_totals_do_not_depend_on_the_binning(release, flux, model, nominal):
+    fine = build_model(release=release, neutrino_flux=flux, binning=Binning.fine(),
+                       arrival_time_us=model.arrival_time_us).evaluate()
+    for key in ("cevns", "brn", "nin", "ssb"):
+        assert fine[key].sum() == pytest.approx(nominal[key].sum(), rel=3e-3)
+
+
+def test_2021_format_flux_gives_the_same_prediction(tmp_path, release, flux, model, nominal):
+    """A 2D file built from the 2018 shapes (already pulse-convolved) reproduces the model."""
+    tables = {}
+    e_edges = np.arange(0.0, 300.0001, 0.1)
+    for name in FIT_FLAVORS:
+        f = flux[name]
+        e_prob = np.interp(e_edges, np.append(f.energy_mev - 0.05, f.energy_mev[-1] + 0.05),
+                           np.concatenate([[0.0], np.cumsum(f.energy_prob)]))
+        joint = np.outer(f.time_prob, np.diff(e_prob)) * 1e7
+        tables[name] = (joint, f.time_edges_us * 1e3, e_edges)
+    path = tmp_path / "snsFlux2D.root"
+    write_flux_2021_format(path, tables)
+    m2021 = build_model(release=release, flux=path, arrival_time_us=model.arrival_time_us)
+    assert m2021.flux.pulse == "in file"
+    other = m2021.evaluate()
+    assert other["cevns"].sum() == pytest.approx(nominal["cevns"].sum(), rel=2e-3)
+    assert other["sigma_total_1e40cm2"] == pytest.approx(nominal["sigma_total_1e40cm2"],
+                                                         rel=2e-3)
+
+
+def test_analytic_flux_is_close_to_the_simulated_one(release, model, nominal):
+    ana = build_model(release=release, flux="analytic", arrival_time_us=model.arrival_time_us)
+    assert ana.evaluate()["cevns"].sum() == pytest.approx(nominal["cevns"].sum(), rel=0.03)
+
+
+def test_components_are_non_negative_everywhere(model, nominal):
+    for key in COMPONENTS:
+        assert np.all(nominal[key] >= 0)
+
+
+# --- gradient -----------------------------------------------------------------------------------
+ALL_FREE = ("cevns_norm", "sin2_theta_w", "scale_mu", "scale_e", "eps_ee_u", "eps_ee_d",
+            "eps_mumu_u", "eps_mumu_d", "flux_norm", "ssb_norm", "brn_norm", "nin_norm",
+            "quench_pca0", "quench_pca1", "eff_pca", "r_n_scale", "timing_offset_us")
+
+
+def test_gradient_agrees_with_finite_differences(model):
+    loglike = compile_loglike(model, ALL_FREE)
+    x = np.array([0.9, 0.22, 1.1, 0.8, 0.05, -0.03, 0.02, 0.01, 1.03, 1.01, 0.9, 1.2,
+                  0.4, -0.7, 0.3, 1.02, 0.0713])
+    _, grad = loglike(x)
+    for i, name in enumerate(ALL_FREE):
+        h = 1e-5 * max(1.0, abs(x[i]))
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        fd = (loglike(up)[0] - loglike(down)[0]) / (2 * h)
+        # the time lookups are piecewise linear on a 2 ns grid: allow for a kink nearby;
+        # abs: round-off of a difference of two ln L ~ -200 over 2h
+        rel = 5e-3 if name == "timing_offset_us" else 1e-5
+        assert grad[i] == pytest.approx(fd, rel=rel, abs=2e-5), name

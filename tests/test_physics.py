@@ -1,0 +1,141 @@
+"""Physics against independent numbers: kinematics, spectra, form factors, weak charge, σ."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from cevns_bayes import constants as c
+from cevns_bayes.io import read_flux
+from cevns_bayes.physics import cross_section as xs
+from cevns_bayes.physics.flux import (
+    analytic_flux,
+    flux_from_tables,
+    michel_nu_e_pdf,
+    michel_nu_mu_bar_pdf,
+    prompt_numu_energy_mev,
+    proton_pulse,
+)
+
+
+def test_prompt_numu_line_is_29_8_mev():
+    # (m_pi^2 - m_mu^2) / (2 m_pi) with m_pi = 139.570, m_mu = 105.658 MeV
+    assert prompt_numu_energy_mev() == pytest.approx(29.79, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "pdf, mean_fraction_of_mmu",
+    [(michel_nu_e_pdf, 0.30), (michel_nu_mu_bar_pdf, 0.35)],
+)
+def test_michel_spectra_normalized_with_textbook_means(pdf, mean_fraction_of_mmu):
+    m_half = c.MUON_MASS_MEV / 2
+    norm, _ = integrate.quad(pdf, 0, m_half)
+    mean, _ = integrate.quad(lambda e: e * pdf(e), 0, m_half)
+    assert norm == pytest.approx(1.0, rel=1e-10)
+    # <E> = 3/10 m_mu (nu_e), 7/20 m_mu (anti-nu_mu)
+    assert mean == pytest.approx(mean_fraction_of_mmu * c.MUON_MASS_MEV, rel=1e-10)
+    assert pdf(np.array([m_half + 1.0]))[0] == 0.0
+
+
+@pytest.mark.parametrize("shape", ["gaussian", "triangle", "box"])
+def test_proton_pulse_has_the_requested_fwhm(shape):
+    t, w = proton_pulse(shape, 378.0, 1.0)
+    assert w.sum() == pytest.approx(1.0)
+    above = t[w >= 0.5 * w.max() - 1e-12]
+    assert above.max() - above.min() == pytest.approx(378.0, abs=3.0)
+
+
+@pytest.fixture(scope="module")
+def shipped_flux():
+    return flux_from_tables(read_flux())
+
+
+def test_shipped_flux_matches_the_pion_decay_at_rest_spectra(shipped_flux):
+    ana = analytic_flux()
+    # nu_mu: the line (plus 0.4% decay in flight); delayed flavors: Michel means within 1.5%
+    assert shipped_flux["nu_mu"].energy_mev[np.argmax(shipped_flux["nu_mu"].energy_prob)] == (
+        pytest.approx(prompt_numu_energy_mev(), abs=0.1)
+    )
+    for name in ("nu_e", "nu_mu_bar"):
+        assert shipped_flux[name].mean_energy_mev == pytest.approx(
+            ana[name].mean_energy_mev, rel=0.015
+        )
+
+
+def test_time_profiles_follow_pion_and_muon_lifetimes(shipped_flux):
+    def mean_time(f):
+        mid = 0.5 * (f.time_edges_us[1:] + f.time_edges_us[:-1])
+        return np.sum(mid * f.time_prob) / np.sum(f.time_prob)
+
+    # pulse centred on 0: prompt mean ~ tau_pi, delayed mean ~ tau_pi + tau_mu (20 us window)
+    assert mean_time(shipped_flux["nu_mu"]) == pytest.approx(0.026, abs=0.025)
+    assert mean_time(shipped_flux["nu_e"]) == pytest.approx(2.22, abs=0.1)
+
+
+@pytest.mark.parametrize("ff", [xs.helm_form_factor, xs.klein_nystrand_form_factor])
+def test_form_factor_limits_and_rms_radius(ff):
+    r = 4.8
+    assert ff(np.array([0.0]), r)[0] == pytest.approx(1.0, abs=1e-12)
+    # F(q) = 1 - q^2 <r^2> / 6 + ... : the small-q curvature gives back the rms radius
+    q = 1e-2
+    r2 = 6.0 * (1.0 - ff(np.array([q]), r)[0]) / q**2
+    assert math.sqrt(r2) == pytest.approx(r, rel=2e-3)
+    qs = np.linspace(0.0, 0.6, 200)
+    assert np.all(np.diff(ff(qs, r)) < 0)  # decreasing up to the first zero
+
+
+def test_helm_first_zero_at_bessel_root():
+    r = 5.0
+    r0 = math.sqrt(5.0 / 3.0 * (r**2 - 3 * c.HELM_SKIN_FM**2))
+    q0 = 4.493409457909064 / r0  # first zero of j1(x)/x
+    assert abs(xs.helm_form_factor(np.array([q0]), r)[0]) < 1e-10
+
+
+def test_weak_charge_tree_level_and_nsi():
+    s2w = c.SIN2_THETA_W_LOW_Q2
+    for iso in c.ISOTOPES:
+        expected = iso.n - (1.0 - 4.0 * s2w) * iso.z
+        assert xs.weak_charge(iso.z, iso.n, 1.0, 1.0, s2w) == pytest.approx(expected, rel=1e-12)
+    # the eps_u that cancels the Cs weak charge: (gp + 2e) Z + (gn + e) N = 0
+    cs = c.CS133
+    gp, gn = xs.nucleon_couplings(s2w)
+    eps = -(gp * cs.z + gn * cs.n) / (2 * cs.z + cs.n)
+    assert xs.weak_charge(cs.z, cs.n, 1.0, 1.0, s2w, eps_u=eps) == pytest.approx(0.0, abs=1e-12)
+    # eps_d enters with weight (Z + 2N) instead of (2Z + N)
+    d = 0.01
+    dq = xs.weak_charge(cs.z, cs.n, 1.0, 1.0, s2w, eps_d=d) - xs.weak_charge(
+        cs.z, cs.n, 1.0, 1.0, s2w
+    )
+    assert dq == pytest.approx(-2 * d * (cs.z + 2 * cs.n))
+
+
+def test_low_energy_cross_section_is_gf2_q2_e2_over_4pi():
+    # E << M and q R << 1: sigma -> G_F^2 Q_W^2 E^2 / (4 pi)
+    e = 1.0
+    cs = c.CS133
+    qw = cs.n - (1 - 4 * c.SIN2_THETA_W_LOW_Q2) * cs.z
+    expected = c.FERMI_CONSTANT_MEV2**2 * qw**2 * e**2 / (4 * math.pi) * c.HBARC_MEV_CM**2
+    assert xs.total_cross_section_cm2(e, cs) == pytest.approx(expected, rel=2e-3)
+
+
+def test_radiative_couplings_raise_the_weak_charge_by_the_neutron_coupling():
+    cs = c.CS133
+    tree = xs.weak_charge(cs.z, cs.n, 1.0, 1.0, c.SIN2_THETA_W_LOW_Q2)
+    rad = xs.weak_charge(cs.z, cs.n, 1.0, 1.0, c.SIN2_THETA_W_LOW_Q2, convention="radiative")
+    assert rad / tree == pytest.approx(
+        (2 * 0.5117 * cs.n - 2 * 0.0229 * cs.z) / (cs.n - 2 * 0.0229 * cs.z / 1.0), rel=1e-3
+    )
+
+
+def test_proton_radii_from_charge_radii():
+    # R_p^2 = R_ch^2 - r_p^2 - 3/(4 m_p^2) - N/Z <r_n^2>: a few hundredths of a fm below R_ch
+    for iso in c.ISOTOPES:
+        assert 0.02 < iso.charge_radius_fm - iso.proton_radius_fm < 0.1
+
+
+def test_exposure_numbers():
+    assert c.FLUENCE_PER_FLAVOR_CM2 == pytest.approx(
+        0.0848 * 3.198e23 / (4 * math.pi * 1930.0**2), rel=1e-12
+    )
+    assert c.N_MOLECULES == pytest.approx(14600 / 259.81 * 6.02214076e23, rel=1e-12)
