@@ -20,21 +20,37 @@ from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
-                   help="folder with the COHERENT CsI 2021 release files (default: shipped data/)")
-    p.add_argument("--flux", default=str(DEFAULT_FLUX),
-                   help="SNS flux: a ROOT file in the 2018 (TH1D) or 2021 snsFlux2D (TH2D) "
-                        "format, or 'analytic' (default: shipped 2018 file)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="folder with the COHERENT CsI 2021 release files (default: shipped data/)",
+    )
+    p.add_argument(
+        "--flux",
+        default=str(DEFAULT_FLUX),
+        help="SNS flux: a ROOT file in the 2018 (TH1D) or 2021 snsFlux2D (TH2D) "
+        "format, or 'analytic' (default: shipped 2018 file)",
+    )
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     _add_data_options(p)
-    p.add_argument("--binning", default="default",
-                   help="'default' (9x11), 'fine' (30x60) or 'uniform:NPExNT'")
-    p.add_argument("--pulse-shape", default="gaussian", choices=("gaussian", "triangle", "box"),
-                   help="proton-pulse model for fluxes without it (default gaussian)")
-    p.add_argument("--pulse-fwhm-ns", type=float, default=c.PROTON_PULSE_FWHM_NS,
-                   help="proton-pulse FWHM in ns (default 378)")
+    p.add_argument(
+        "--binning", default="default", help="'default' (9x11), 'fine' (30x60) or 'uniform:NPExNT'"
+    )
+    p.add_argument(
+        "--pulse-shape",
+        default="gaussian",
+        choices=("gaussian", "triangle", "box"),
+        help="proton-pulse model for fluxes without it (default gaussian)",
+    )
+    p.add_argument(
+        "--pulse-fwhm-ns",
+        type=float,
+        default=c.PROTON_PULSE_FWHM_NS,
+        help="proton-pulse FWHM in ns (default 378)",
+    )
     p.add_argument("--form-factor", default="helm", choices=("helm", "klein_nystrand"))
     p.add_argument("--couplings", default="tree", choices=("tree", "radiative"))
 
@@ -42,9 +58,16 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 def _build(args, **options):
     from cevns_bayes.model import build_model
 
-    return build_model(args.data_dir, args.flux, args.binning, pulse_shape=args.pulse_shape,
-                       pulse_fwhm_ns=args.pulse_fwhm_ns, form_factor=args.form_factor,
-                       couplings=args.couplings, **options)
+    return build_model(
+        args.data_dir,
+        args.flux,
+        args.binning,
+        pulse_shape=args.pulse_shape,
+        pulse_fwhm_ns=args.pulse_fwhm_ns,
+        form_factor=args.form_factor,
+        couplings=args.couplings,
+        **options,
+    )
 
 
 def _log(msg: str) -> None:
@@ -61,8 +84,9 @@ def cmd_data_check(args) -> int:
     print(f"release folder: {release.data_dir}")
     print(f"{'window':<8}{'events':>8}{'in ROI (PE<60, 0<=t<6 us)':>30}")
     for label, ev in (("C", release.events_c), ("AC", release.events_ac)):
-        roi = np.count_nonzero((ev.pe < c.ROI_PE_MAX) & (ev.t_us >= c.ROI_T_MIN_US)
-                               & (ev.t_us < c.ROI_T_MAX_US))
+        roi = np.count_nonzero(
+            (ev.pe < c.ROI_PE_MAX) & (ev.t_us >= c.ROI_T_MIN_US) & (ev.t_us < c.ROI_T_MAX_US)
+        )
         print(f"{label:<8}{ev.pe.size:>8}{roi:>30}")
     flux = None if args.flux == "analytic" else Path(args.flux)
     checks = check_hashes(args.data_dir, flux if flux is not None else DEFAULT_FLUX)
@@ -96,9 +120,11 @@ def cmd_predict(args) -> int:
     print(f"{'component':<12}{'with eps_T':>12}{'eps_T left out':>16}")
     for key in ("ssb", "brn", "nin", "cevns"):
         print(f"{key:<12}{counts[key]:>12.2f}{before[key]:>16.2f}")
-    print(f"<sigma>_SM [1e-40 cm2]: total {sig['total']:.1f}, mu {sig['mu']:.1f}, "
-          f"e {sig['e']:.1f}; R_n +5%: {doc['sigma_sm_rn_shift_percent']['plus5']:+.2f}%, "
-          f"-5%: {doc['sigma_sm_rn_shift_percent']['minus5']:+.2f}%")
+    print(
+        f"<sigma>_SM [1e-40 cm2]: total {sig['total']:.1f}, mu {sig['mu']:.1f}, "
+        f"e {sig['e']:.1f}; R_n +5%: {doc['sigma_sm_rn_shift_percent']['plus5']:+.2f}%, "
+        f"-5%: {doc['sigma_sm_rn_shift_percent']['minus5']:+.2f}%"
+    )
     if "loglike_grad_eval_us" in doc:
         print(f"ln L + gradient: {doc['loglike_grad_eval_us']:.0f} us (median)")
     return 0
@@ -112,16 +138,19 @@ def cmd_plot_prediction(args) -> int:
 
     model = _build(args)
     values = model.evaluate()
-    comps = {k: values[k] for k in ("ssb", "brn", "nin", "cevns_nu_mu", "cevns_nu_mu_bar",
-                                    "cevns_nu_e")}
+    comps = {
+        k: values[k] for k in ("ssb", "brn", "nin", "cevns_nu_mu", "cevns_nu_mu_bar", "cevns_nu_e")
+    }
     b = model.binning
     ac = b.histogram(model.release.events_ac.pe, model.release.events_ac.t_us)
     out = Path(args.out)
     figures = {
         "prediction_projections.png": plots.prediction_projections(
-            b.pe_edges, b.t_edges_us, model.observed, comps),
+            b.pe_edges, b.t_edges_us, model.observed, comps
+        ),
         "residual_over_ssb.png": plots.residual_over_ssb(
-            b.pe_edges, b.t_edges_us, model.observed, comps),
+            b.pe_edges, b.t_edges_us, model.observed, comps
+        ),
         "data_c_vs_ac.png": plots.data_c_vs_ac(b.pe_edges, b.t_edges_us, model.observed, ac),
     }
     for name, fig in figures.items():
@@ -134,7 +163,8 @@ def cmd_plot_prediction(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cevns-bayes",
-        description="Bayesian and profile-likelihood reanalysis of COHERENT CsI[Na] CEvNS data.")
+        description="Bayesian and profile-likelihood reanalysis of COHERENT CsI[Na] CEvNS data.",
+    )
     parser.add_argument("--version", action="version", version=f"cevns-bayes {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -147,14 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
     pred = sub.add_parser("predict", help="nominal prediction in the ROI, written as JSON")
     _add_model_options(pred)
     pred.add_argument("--out", required=True, type=Path, help="output JSON file")
-    pred.add_argument("--no-timing", action="store_true",
-                      help="skip the ln L + gradient timing")
+    pred.add_argument("--no-timing", action="store_true", help="skip the ln L + gradient timing")
     pred.set_defaults(func=cmd_predict)
 
     plot = sub.add_parser("plot", help="figures")
     plot_sub = plot.add_subparsers(dest="plot_command", required=True)
-    pp = plot_sub.add_parser("prediction", help="data and stacked prediction projected on PE "
-                                                "and t_rec (PNG)")
+    pp = plot_sub.add_parser(
+        "prediction", help="data and stacked prediction projected on PE and t_rec (PNG)"
+    )
     _add_model_options(pp)
     pp.add_argument("--out", required=True, type=Path, help="output folder")
     pp.set_defaults(func=cmd_plot_prediction)

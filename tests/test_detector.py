@@ -29,8 +29,10 @@ def test_smearing_matrix_integrates_the_paper_density():
     mu = 12.0
     edges = np.array([0.0, 5.0, 10.0, 15.0, 30.0])
     probs = detector.smearing_matrix(np.array([mu]), edges)[0]
-    direct = [integrate.quad(lambda x: detector.smearing_pdf(x, mu), a, b)[0]
-              for a, b in zip(edges[:-1], edges[1:])]
+    direct = [
+        integrate.quad(lambda x: detector.smearing_pdf(x, mu), a, b)[0]
+        for a, b in zip(edges[:-1], edges[1:])
+    ]
     assert probs == pytest.approx(direct, rel=1e-7)
 
 

@@ -1,0 +1,36 @@
+# Two commands do all the set-up on a fresh machine (see README):
+#   make analysis   creates .venv, installs the package, runs the main analysis on the shipped data
+#   make test       creates .venv if needed, runs lint and the test suite (what CI runs)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+RESULTS ?= results
+
+.PHONY: analysis test test-slow lint venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+analysis: $(STAMP)
+	$(BIN)/cevns-bayes data check
+	$(BIN)/cevns-bayes predict --out $(RESULTS)/predict.json
+	$(BIN)/cevns-bayes plot prediction --out $(RESULTS)/plots
+
+lint: $(STAMP)
+	$(BIN)/ruff check cevns_bayes tests scripts
+	$(BIN)/ruff format --check cevns_bayes tests scripts
+
+test: lint
+	$(BIN)/pytest -m "not slow" -q
+
+test-slow: $(STAMP)
+	$(BIN)/pytest -m slow -q
+
+clean:
+	rm -rf $(VENV) $(RESULTS) .pytest_cache .ruff_cache
