@@ -1,4 +1,4 @@
-"""The forward graph: published totals, accuracy against direct computation, gradient, invariants."""
+"""The forward graph: published totals, accuracy vs direct computation, gradient, invariants."""
 
 import numpy as np
 import pytensor
