@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cevns_bayes import __version__
 from cevns_bayes import constants as c
-from cevns_bayes.errors import CevnsBayesError
+from cevns_bayes.errors import CevnsBayesError, ConfigError
 from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX
 
 
@@ -70,6 +70,14 @@ def _build(args, **options):
     )
 
 
+def _check_out(path: Path, *, folder: bool) -> None:
+    """Fail before any work when ``--out`` cannot be what the command will write."""
+    if folder and path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {path}: is a file, expected a folder for the figures")
+    if not folder and path.is_dir():
+        raise ConfigError(f"--out {path}: is a folder, expected a file path such as {path}/x.json")
+
+
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -78,7 +86,7 @@ def _log(msg: str) -> None:
 def cmd_data_check(args) -> int:
     import numpy as np
 
-    from cevns_bayes.io import check_hashes, load_release
+    from cevns_bayes.io import check_hashes, load_release, read_flux, sha256_of
 
     release = load_release(args.data_dir)
     print(f"release folder: {release.data_dir}")
@@ -88,8 +96,15 @@ def cmd_data_check(args) -> int:
             (ev.pe < c.ROI_PE_MAX) & (ev.t_us >= c.ROI_T_MIN_US) & (ev.t_us < c.ROI_T_MAX_US)
         )
         print(f"{label:<8}{ev.pe.size:>8}{roi:>30}")
-    flux = None if args.flux == "analytic" else Path(args.flux)
-    checks = check_hashes(args.data_dir, flux if flux is not None else DEFAULT_FLUX)
+    # the shipped files are always checked; a user's own flux is read (validated) and its
+    # hash shown, but it has no entry in the release sums
+    checks = check_hashes(args.data_dir, DEFAULT_FLUX)
+    if args.flux != "analytic" and Path(args.flux).resolve() != DEFAULT_FLUX.resolve():
+        tables = read_flux(args.flux)
+        print(
+            f"\nflux {args.flux}: {tables.source}, flavors {', '.join(tables.flavors)}, "
+            f"sha256 {sha256_of(args.flux)} (a user file: not in the release sums)"
+        )
     print("\nSHA-256 against the shipped sums:")
     bad = 0
     for chk in checks:
@@ -107,6 +122,7 @@ def cmd_predict(args) -> int:
     from cevns_bayes.output import write_json
     from cevns_bayes.prediction import predict_summary
 
+    _check_out(args.out, folder=False)
     t0 = time.perf_counter()
     _log("building the forward model (first use compiles C code; cached afterwards) ...")
     model = _build(args)
@@ -136,6 +152,7 @@ def cmd_plot_prediction(args) -> int:
     from cevns_bayes.output import save_figure
     from cevns_bayes.plots import prediction as plots
 
+    _check_out(Path(args.out), folder=True)
     model = _build(args)
     values = model.evaluate()
     comps = {
@@ -199,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except CevnsBayesError as err:
         print(f"cevns-bayes: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # e.g. an --out path that is a folder, or not writable
+        where = f" {err.filename}" if getattr(err, "filename", None) else ""
+        print(f"cevns-bayes: error: cannot write{where}: {err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cevns-bayes: interrupted", file=sys.stderr)

@@ -44,6 +44,12 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if path.is_dir():
+            raise IsADirectoryError(21, "is a folder, expected a file path", str(path))
+        # mkstemp creates files readable by the owner only; give results the usual mode
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp_path, 0o666 & ~umask)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
