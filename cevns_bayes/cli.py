@@ -177,6 +177,78 @@ def cmd_plot_prediction(args) -> int:
     return 0
 
 
+def cmd_sample(args) -> int:
+    from cevns_bayes.inference.run import run_sampling
+    from cevns_bayes.spec import load_spec
+
+    spec = load_spec(args.model)
+    out = Path(args.out) if args.out else Path("results") / spec.name
+    _check_out(out, folder=True)
+    progress = None if args.progress == "auto" else args.progress == "on"
+    doc = run_sampling(
+        spec,
+        out,
+        data_dir=args.data_dir,
+        flux=args.flux,
+        chains=args.chains,
+        draws=args.draws,
+        tune=args.tune,
+        seed=args.seed,
+        backend=args.backend,
+        target_accept=args.target_accept,
+        progressbar=progress,
+        grid_points=args.grid_points,
+        plots=not args.no_plots,
+    )
+    _print_sample_summary(doc, out)
+    return 0
+
+
+def _print_sample_summary(doc: dict, out: Path) -> None:
+    d = doc["diagnostics"]
+    print(
+        f"{doc['model']}: {d['chains']} chains x {d['draws']} draws ({d['sampler']}), "
+        f"compile {doc['timing_s']['compile']:.1f} s, sampling {doc['timing_s']['sampling']:.1f} s"
+    )
+    print(f"{'POI':<14}{'median':>10}{'mean':>10}{'sd':>9}   {'68% HDI':<22}{'90% HDI':<22}")
+    for name, entry in doc["pois"].items():
+        b = entry["bayes"]
+        h68 = "[{:.4g}, {:.4g}]".format(*b["hdi_68"])
+        h90 = "[{:.4g}, {:.4g}]".format(*b["hdi_90"])
+        print(
+            f"{name:<14}{b['median']:>10.4g}{b['mean']:>10.4g}{b['sd']:>9.3g}   {h68:<22}{h90:<22}"
+            f" {entry['units']}"
+        )
+    counts = ", ".join(f"{k} {v['median']:.1f}" for k, v in doc["counts"].items())
+    print(f"counts (median, in the ROI with eps_T): {counts}")
+    print(
+        f"r_hat_max {d['r_hat_max']:.4f}, ess_bulk_min {d['ess_bulk_min']:.0f}, "
+        f"ess_tail_min {d['ess_tail_min']:.0f}, divergences {d['divergences']}, "
+        f"bfmi_min {d['bfmi_min']:.2f}"
+    )
+    ok = (
+        d["r_hat_max"] <= 1.01
+        and d["ess_bulk_min"] >= 400
+        and d["divergences"] == 0
+        and d["bfmi_min"] >= 0.3
+    )
+    print(
+        "diagnostics: "
+        + (
+            "ok"
+            if ok
+            else "WARNING: not converged by the project's criteria "
+            "(r_hat <= 1.01, ESS >= 400, no divergences, BFMI >= 0.3)"
+        )
+    )
+    if "mode_masses" in doc:
+        ref = doc.get("grid_reference", {}).get("mode_masses", {})
+        for k, v in doc["mode_masses"].items():
+            extra = f"   grid {ref[k]:.3f}" if k in ref else ""
+            print(f"mode {k:<12} NUTS {v:.3f}{extra}")
+    print(f"wrote {out}/summary.json, {out}/posterior.nc and figures")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cevns-bayes",
@@ -205,7 +277,63 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(pp)
     pp.add_argument("--out", required=True, type=Path, help="output folder")
     pp.set_defaults(func=cmd_plot_prediction)
+
+    smp = sub.add_parser(
+        "sample",
+        help="NUTS posterior of an analysis spec (models/*.toml or a path), with diagnostics",
+    )
+    smp.add_argument(
+        "model",
+        help="analysis name (xsec, weak_mixing, flavored, nsi_ee, "
+        "nsi_ee_mumu) or the path of a spec TOML file",
+    )
+    _add_data_options(smp)
+    smp.add_argument(
+        "--out", type=Path, default=None, help="output folder (default results/<analysis name>)"
+    )
+    smp.add_argument("--chains", type=_positive_int, default=None, help="default: the spec's (4)")
+    smp.add_argument("--draws", type=_positive_int, default=None, help="per chain (spec: 1000)")
+    smp.add_argument("--tune", type=_nonnegative_int, default=None, help="per chain (spec: 1000)")
+    smp.add_argument("--seed", type=_nonnegative_int, default=None)
+    smp.add_argument(
+        "--backend",
+        choices=("pymc", "nutpie"),
+        default=None,
+        help="NUTS implementation (default: the spec's, pymc)",
+    )
+    smp.add_argument("--target-accept", type=float, default=None)
+    smp.add_argument(
+        "--grid-points",
+        type=_nonnegative_int,
+        default=None,
+        help="points per POI of the NSI grid reference (default 41, 0 = skip)",
+    )
+    smp.add_argument(
+        "--progress",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="progress bars (auto: on in a terminal, off under CI)",
+    )
+    smp.add_argument("--no-plots", action="store_true", help="skip the diagnostic PNGs")
+    smp.set_defaults(func=cmd_sample)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    value = _nonnegative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,530 @@
+"""Posterior sampling with NUTS on the forward graph: model building, sampling, summaries.
+
+The PyMC model wraps :class:`~cevns_bayes.model.ForwardModel` (never a second copy of the
+physics): parameters of interest and nuisances get the priors of an
+:class:`~cevns_bayes.spec.AnalysisSpec`, the data a Poisson likelihood per (PE, t) bin.
+
+Multimodal posteriors (NSI) — folding by reflections
+------------------------------------------------------
+The CEvNS rate depends on each flavor's weak charge only through Q_α², so a coupling change that
+flips the sign of Q_α leaves the likelihood (nearly; for ``point_reflection`` in the
+(ε_ee^u, ε_ee^d) plane exactly) unchanged: the posterior is a set of mirror-image bands that a
+gradient sampler cannot cross. With a group G of reflections of the POI box onto itself
+(``point_reflection``: x → 2c − x; ``axis_reflection``: each POI reflected about its box
+centre independently), NUTS samples the *folded* density
+
+    π_G(x) = Σ_{g ∈ G} π(g x),
+
+and every draw x is then *unfolded* to g x with probability π(g x) / π_G(x).
+
+Why this is exact even though a chain never leaves the band it starts in: π_G is G-invariant,
+so its modes come in G-orbits, and a chain confined to one band A samples π_G restricted to A.
+If the images gA of that band cover the support once (A is a fundamental domain: true for the
+sign-of-Q bands), the unfolded draw has density π(y) / ∫π at every y in every image of A,
+so each chain, whichever copy it sits in, returns the full multimodal posterior with the right
+mode masses, whether or not the symmetry of π holds (it only has to hold approximately for
+π_G to be easy to sample within a band). The maps must send the box onto itself and preserve
+volume, which reflections of a box about its centre do. The MCMC diagnostics are computed on
+the folded chains mapped to one canonical image (all weak charges positive), which is what the
+chains explore; the mode masses are checked against a grid in
+:mod:`cevns_bayes.inference.grid`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytensor.tensor as pt
+
+from cevns_bayes.model.forward import CEVNS_COMPONENTS, COMPONENTS, ForwardModel
+from cevns_bayes.model.likelihood import poisson_loglike
+from cevns_bayes.physics.flux import FIT_FLAVORS
+
+#: POIs that map one-to-one onto forward-model parameters
+DIRECT_POIS = (
+    "sin2_theta_w",
+    "scale_mu",
+    "scale_e",
+    "eps_ee_u",
+    "eps_ee_d",
+    "eps_mumu_u",
+    "eps_mumu_d",
+)
+#: Nuisances whose ranking by correlation with the POIs picks the pair-plot variables
+PAIR_PLOT_NUISANCES = 3
+
+
+def build_forward_model(spec, *, data_dir=None, flux=None, release=None, neutrino_flux=None):
+    """The forward model an analysis spec asks for (binning and model options)."""
+    from cevns_bayes.model import build_model
+    from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX
+
+    opts = dict(spec.model)
+    return build_model(
+        data_dir or DEFAULT_DATA_DIR,
+        flux or DEFAULT_FLUX,
+        spec.binning,
+        pulse_shape=opts.pop("pulse_shape", "gaussian"),
+        pulse_fwhm_ns=opts.pop("pulse_fwhm_ns", 378.0),
+        release=release,
+        neutrino_flux=neutrino_flux,
+        **opts,
+    )
+
+
+def forward_parameters(spec, model: ForwardModel, values: Mapping[str, Any]) -> dict:
+    """Forward-model parameters from POI and nuisance values (tensors or numbers).
+
+    ``sigma`` (the flux-averaged cross section, 1e-40 cm²) enters as
+    ``cevns_norm = sigma / <sigma>_SM(R_n)``: R_n moves the spectral shape, not the
+    normalization (PHYSICS.md §6).
+    """
+    p: dict[str, Any] = {k: pt.as_tensor_variable(float(v)) for k, v in spec.fixed.items()}
+    for name in spec.nuisances:
+        p[name] = values[name]
+    for name in spec.pois:
+        if name in DIRECT_POIS:
+            p[name] = values[name]
+    if "sigma" in spec.pois:
+        sigma_sm = model.flux_averaged_cross_section(p, sm=True)["total"]
+        p["cevns_norm"] = values["sigma"] / sigma_sm
+    return p
+
+
+def cross_section_deterministic(spec, model: ForwardModel, p: Mapping, values: Mapping):
+    """⟨σ⟩_Φ (1e-40 cm²) implied by the sampled parameters."""
+    if "sigma" in spec.pois:
+        return values["sigma"]
+    sig = model.flux_averaged_cross_section(p)
+    w = model._flavor_weight
+    scale_mu = p.get("scale_mu", 1.0)
+    scale_e = p.get("scale_e", 1.0)
+    per = [sig["nu_mu"] * scale_mu, sig["nu_mu_bar"] * scale_mu, sig["nu_e"] * scale_e]
+    return sum(wi * s for wi, s in zip(w, per)) / float(w.sum())
+
+
+# --- reflection groups ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReflectionGroup:
+    """Reflections of the POI box onto itself: maps x -> sign * x + shift (per POI)."""
+
+    poi_names: tuple[str, ...]
+    signs: np.ndarray  # (n_images, n_poi) of +1 / -1
+    centres: np.ndarray  # (n_poi,)
+
+    @property
+    def n_images(self) -> int:
+        return self.signs.shape[0]
+
+    def apply(self, k: int, x):
+        """Image k of the POI values x (numpy (.., n_poi) array or list of tensors)."""
+        s = self.signs[k]
+        if isinstance(x, np.ndarray):
+            return np.where(s > 0, x, 2.0 * self.centres - x)
+        return [xi if s[i] > 0 else 2.0 * self.centres[i] - xi for i, xi in enumerate(x)]
+
+
+def reflection_group(spec) -> ReflectionGroup | None:
+    method = spec.sampler.multimodal
+    if method == "none":
+        return None
+    names = tuple(spec.pois)
+    centres = np.array([0.5 * (spec.pois[n].prior.lower + spec.pois[n].prior.upper) for n in names])
+    if method == "point_reflection":
+        signs = np.array([[1.0] * len(names), [-1.0] * len(names)])
+    else:  # axis_reflection
+        signs = np.array(list(itertools.product([1.0, -1.0], repeat=len(names))))
+    return ReflectionGroup(names, signs, centres)
+
+
+def _canonical_image(group: ReflectionGroup, x: np.ndarray, couplings: str) -> np.ndarray:
+    """Index of the image of each draw whose weak charges are all positive (or the first)."""
+    from cevns_bayes.inference.grid import weak_charge_sign_label_points
+
+    n = x.shape[0]
+    best = np.zeros(n, dtype=int)
+    found = np.zeros(n, dtype=bool)
+    for k in range(group.n_images):
+        labels = weak_charge_sign_label_points(
+            group.poi_names, group.apply(k, x), couplings=couplings
+        )
+        ok = np.array(["-" not in str(lab) for lab in labels]) & ~found
+        best[ok] = k
+        found |= ok
+    return best
+
+
+# --- the PyMC model -------------------------------------------------------------------------------
+def _bin_labels(edges: np.ndarray, unit: str) -> list[str]:
+    return [f"{a:g}-{b:g} {unit}" for a, b in zip(edges[:-1], edges[1:])]
+
+
+def build_pymc_model(spec, model: ForwardModel, observed: np.ndarray | None = None):
+    """The PyMC model of ``spec`` on the forward graph of ``model``.
+
+    Coordinates: ``pe_bin``, ``t_bin``, ``component``, ``flavor`` (and ``image`` for folded
+    NSI models). Deterministics: ``sigma_1e40cm2`` (⟨σ⟩_Φ), ``cevns_count`` and ``counts``
+    (per component), all in the ROI of the binning with ε_T applied.
+    """
+    import pymc as pm
+
+    obs = model.observed if observed is None else np.asarray(observed, float)
+    b = model.binning
+    coords = {
+        "pe_bin": _bin_labels(b.pe_edges, "PE"),
+        "t_bin": _bin_labels(b.t_edges_us, "us"),
+        "component": list(COMPONENTS),
+        "flavor": list(FIT_FLAVORS),
+        "pe_edge": np.arange(b.pe_edges.size),
+        "t_edge": np.arange(b.t_edges_us.size),
+    }
+    group = reflection_group(spec)
+    if group is not None:
+        coords["image"] = np.arange(group.n_images)
+    with pm.Model(coords=coords) as pm_model:
+        pm.Data("pe_edges", b.pe_edges, dims="pe_edge")
+        pm.Data("t_edges_us", b.t_edges_us, dims="t_edge")
+        values: dict[str, Any] = {}
+        for name, poi in spec.pois.items():
+            values[name] = poi.prior.pymc(name, initval=poi.initial)
+        for name, prior in spec.nuisances.items():
+            values[name] = prior.pymc(name)
+        if group is None:
+            p = forward_parameters(spec, model, values)
+            comps = model.components(p)
+            stacked = pt.stack([comps[k] for k in COMPONENTS])
+            pm.Deterministic("counts", stacked.sum(axis=(1, 2)), dims="component")
+            pm.Deterministic("cevns_count", sum(comps[k].sum() for k in CEVNS_COMPONENTS))
+            pm.Deterministic("sigma_1e40cm2", cross_section_deterministic(spec, model, p, values))
+            pm.Poisson("observed", mu=stacked.sum(axis=0), observed=obs, dims=("pe_bin", "t_bin"))
+        else:
+            _folded_likelihood(spec, model, group, values, obs)
+    return pm_model
+
+
+def _folded_likelihood(spec, model, group: ReflectionGroup, values, obs) -> None:
+    import pymc as pm
+
+    x = [values[n] for n in group.poi_names]
+    lls, counts, totals, sigmas = [], [], [], []
+    for k in range(group.n_images):
+        img = dict(values)
+        img.update(zip(group.poi_names, group.apply(k, x)))
+        p = forward_parameters(spec, model, img)
+        comps = model.components(p)
+        stacked = pt.stack([comps[c] for c in COMPONENTS])
+        total = stacked.sum(axis=0)
+        lls.append(poisson_loglike(total, obs))
+        counts.append(stacked.sum(axis=(1, 2)))
+        totals.append(total)
+        sigmas.append(cross_section_deterministic(spec, model, p, img))
+    ll = pt.stack(lls)
+    pm.Potential("folded_loglike", pt.logsumexp(ll))
+    pm.Deterministic("image_loglike", ll, dims="image")
+    pm.Deterministic("counts_by_image", pt.stack(counts), dims=("image", "component"))
+    pm.Deterministic("expected_by_image", pt.stack(totals), dims=("image", "pe_bin", "t_bin"))
+    pm.Deterministic("sigma_by_image", pt.stack(sigmas), dims="image")
+
+
+# --- sampling ---------------------------------------------------------------------------------
+@dataclass
+class SampleResult:
+    """What :func:`sample` returns: the InferenceData and its timings (seconds)."""
+
+    idata: Any
+    compile_s: float
+    sampling_s: float
+    sampler: str
+
+
+def _progress_default() -> bool:
+    import os
+    import sys
+
+    return sys.stderr.isatty() and os.environ.get("CI", "").lower() not in ("1", "true")
+
+
+def sample(
+    spec,
+    model: ForwardModel,
+    *,
+    observed=None,
+    chains=None,
+    draws=None,
+    tune=None,
+    seed=None,
+    backend=None,
+    target_accept=None,
+    cores=None,
+    progressbar=None,
+    prior_draws: int = 500,
+    posterior_predictive: bool = True,
+) -> SampleResult:
+    """NUTS posterior of ``spec`` with prior, posterior-predictive and observed groups.
+
+    Arguments left ``None`` take the spec's sampler settings. ``backend`` is ``"pymc"`` or
+    ``"nutpie"`` (if installed).
+    """
+    import pymc as pm
+
+    s = spec.sampler
+    chains = s.chains if chains is None else chains
+    draws = s.draws if draws is None else draws
+    tune = s.tune if tune is None else tune
+    seed = s.seed if seed is None else seed
+    backend = s.backend if backend is None else backend
+    target_accept = s.target_accept if target_accept is None else target_accept
+    progressbar = _progress_default() if progressbar is None else progressbar
+    if cores is None:
+        import os
+
+        cores = min(chains, os.cpu_count() or 1)
+    obs = model.observed if observed is None else np.asarray(observed, float)
+    rng = np.random.default_rng(seed)
+    group = reflection_group(spec)
+
+    t0 = time.perf_counter()
+    pm_model = build_pymc_model(spec, model, obs)
+    if backend == "nutpie":
+        try:
+            import nutpie
+        except ImportError as err:
+            from cevns_bayes.errors import ConfigError
+
+            raise ConfigError(
+                "sampler backend 'nutpie' requested but nutpie is not "
+                "installed (pip install 'cevns-bayes[nutpie]')"
+            ) from err
+        compiled = nutpie.compile_pymc_model(pm_model)
+        compile_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        idata = nutpie.sample(
+            compiled,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            target_accept=target_accept,
+            progress_bar=progressbar,
+            cores=cores,
+        )
+        sampling_s = time.perf_counter() - t1
+    else:
+        # compile logp and its gradient once here so the timing separates compile and sampling
+        pm_model.logp_dlogp_function()
+        compile_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        idata = pm.sample(
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            cores=cores,
+            random_seed=int(rng.integers(2**31)),
+            target_accept=target_accept,
+            progressbar=progressbar,
+            model=pm_model,
+            compute_convergence_checks=False,
+        )
+        sampling_s = float(idata.sample_stats.attrs.get("sampling_time", time.perf_counter() - t1))
+    with pm_model, warnings.catch_warnings():
+        # folded models carry the likelihood in a Potential: their prior group holds the
+        # parameters only (the box prior is reflection-symmetric, so folded = unfolded prior)
+        warnings.filterwarnings("ignore", message=".*effect of Potentials.*")
+        prior = pm.sample_prior_predictive(draws=prior_draws, random_seed=int(rng.integers(2**31)))
+    idata.extend(prior)
+    if group is None:
+        if posterior_predictive:
+            with pm_model:
+                ppc = pm.sample_posterior_predictive(
+                    idata, random_seed=int(rng.integers(2**31)), progressbar=False
+                )
+            idata.extend(ppc)
+    else:
+        _unfold(idata, spec, model, group, rng, obs)
+    if "observed_data" not in idata.groups():
+        idata.add_groups(observed_data={"observed": _as_da(obs, ("pe_bin", "t_bin"), pm_model)})
+    idata.posterior.attrs.update(
+        {
+            "analysis": spec.name,
+            "sampler": backend,
+            "compile_s": compile_s,
+            "sampling_s": sampling_s,
+        }
+    )
+    return SampleResult(idata, compile_s, sampling_s, backend)
+
+
+def _as_da(values: np.ndarray, dims, pm_model):
+    import xarray as xr
+
+    return xr.DataArray(values, dims=dims, coords={d: list(pm_model.coords[d]) for d in dims})
+
+
+def _unfold(idata, spec, model, group: ReflectionGroup, rng, obs) -> None:
+    """Replace folded POI draws by their unfolded images (see the module docstring)."""
+    import xarray as xr
+
+    post = idata.posterior
+    names = list(group.poi_names)
+    x = np.stack([post[n].values for n in names], axis=-1)  # (chain, draw, poi)
+    ll = post["image_loglike"].values  # (chain, draw, image)
+    shape = x.shape[:2]
+    flat_x = x.reshape(-1, len(names))
+    flat_ll = ll.reshape(-1, group.n_images)
+    w = np.exp(flat_ll - flat_ll.max(axis=1, keepdims=True))
+    w /= w.sum(axis=1, keepdims=True)
+    u = rng.random(w.shape[0])
+    chosen = np.minimum((np.cumsum(w, axis=1) < u[:, None]).sum(axis=1), group.n_images - 1)
+    unfolded = np.empty_like(flat_x)
+    for k in range(group.n_images):
+        sel = chosen == k
+        unfolded[sel] = group.apply(k, flat_x[sel])
+    canon = _canonical_image(group, flat_x, spec.model.get("couplings", "tree"))
+    canonical = np.empty_like(flat_x)
+    for k in range(group.n_images):
+        sel = canon == k
+        canonical[sel] = group.apply(k, flat_x[sel])
+    dims = ("chain", "draw")
+    coords = {d: post[d] for d in dims}
+    idx = np.arange(chosen.size)
+    new = {}
+    for i, n in enumerate(names):
+        new[n] = xr.DataArray(unfolded[:, i].reshape(shape), dims=dims, coords=coords)
+        new[f"{n}_folded"] = xr.DataArray(canonical[:, i].reshape(shape), dims=dims, coords=coords)
+    new["image"] = xr.DataArray(chosen.reshape(shape), dims=dims, coords=coords)
+    counts = post["counts_by_image"].values.reshape(-1, group.n_images, len(COMPONENTS))
+    new["counts"] = xr.DataArray(
+        counts[idx, chosen].reshape(*shape, len(COMPONENTS)),
+        dims=(*dims, "component"),
+        coords={**coords, "component": post["component"]},
+    )
+    sig = post["sigma_by_image"].values.reshape(-1, group.n_images)
+    new["sigma_1e40cm2"] = xr.DataArray(sig[idx, chosen].reshape(shape), dims=dims, coords=coords)
+    cevns_idx = [COMPONENTS.index(k) for k in CEVNS_COMPONENTS]
+    new["cevns_count"] = new["counts"].isel(component=cevns_idx).sum("component")
+    expected = post["expected_by_image"].values.reshape(-1, group.n_images, *obs.shape)[idx, chosen]
+    idata.posterior = post.drop_vars(["expected_by_image"]).assign(new)
+    draws = rng.poisson(expected).reshape(*shape, *obs.shape)
+    ppc = xr.Dataset(
+        {
+            "observed": xr.DataArray(
+                draws,
+                dims=(*dims, "pe_bin", "t_bin"),
+                coords={
+                    **coords,
+                    "pe_bin": post["pe_bin"]
+                    if "pe_bin" in post.coords
+                    else np.arange(obs.shape[0]),
+                    "t_bin": post["t_bin"] if "t_bin" in post.coords else np.arange(obs.shape[1]),
+                },
+            )
+        }
+    )
+    idata.add_groups(posterior_predictive=ppc)
+
+
+# --- summaries --------------------------------------------------------------------------------
+def interval_summary(x: np.ndarray) -> dict[str, Any]:
+    """Mean, median, sd, HDI and equal-tailed intervals at 68% and 90%."""
+    import arviz as az
+
+    x = np.asarray(x, float).ravel()
+    out: dict[str, Any] = {
+        "mean": float(np.mean(x)),
+        "median": float(np.median(x)),
+        "sd": float(np.std(x, ddof=1)),
+    }
+    for prob in (0.68, 0.90):
+        tag = f"{int(round(prob * 100))}"
+        out[f"hdi_{tag}"] = [float(v) for v in az.hdi(x, hdi_prob=prob)]
+        lo, hi = np.quantile(x, [0.5 - prob / 2, 0.5 + prob / 2])
+        out[f"eti_{tag}"] = [float(lo), float(hi)]
+    return out
+
+
+def diagnostics(idata, spec, sampler: str) -> dict[str, Any]:
+    """r̂, bulk/tail ESS (over POIs and nuisances), divergences and E-BFMI."""
+    import arviz as az
+
+    post = idata.posterior
+    folded = [f"{n}_folded" for n in spec.pois if f"{n}_folded" in post]
+    names = (folded or list(spec.pois)) + list(spec.nuisances)
+    summ = az.summary(idata, var_names=names, kind="diagnostics")
+    stats = idata.sample_stats
+    div_key = "diverging" if "diverging" in stats else None
+    divergences = int(stats[div_key].values.sum()) if div_key else 0
+    try:
+        bfmi = float(np.min(az.bfmi(idata)))
+    except (KeyError, ValueError, TypeError):
+        bfmi = float("nan")
+    return {
+        "sampler": sampler,
+        "chains": int(post.sizes["chain"]),
+        "draws": int(post.sizes["draw"]),
+        "tune": int(spec.sampler.tune),
+        "r_hat_max": float(summ["r_hat"].max()),
+        "ess_bulk_min": float(summ["ess_bulk"].min()),
+        "ess_tail_min": float(summ["ess_tail"].min()),
+        "divergences": divergences,
+        "bfmi_min": bfmi,
+        "variables": names,
+    }
+
+
+def summarize(result: SampleResult, spec, *, tune: int | None = None) -> dict[str, Any]:
+    """The ``summary.json`` document of a sampling run."""
+    from cevns_bayes.spec import POI_UNITS
+
+    post = result.idata.posterior
+    pois = {
+        name: {"units": POI_UNITS.get(name, ""), "bayes": interval_summary(post[name].values)}
+        for name in spec.pois
+    }
+    counts = {}
+    comp = post["counts"]
+    for key in ("ssb", "brn", "nin"):
+        x = comp.sel(component=key).values
+        counts[key] = {"median": float(np.median(x)), "hdi_68": interval_summary(x)["hdi_68"]}
+    x = post["cevns_count"].values
+    counts["cevns"] = {"median": float(np.median(x)), "hdi_68": interval_summary(x)["hdi_68"]}
+    diag = diagnostics(result.idata, spec, result.sampler)
+    if tune is not None:
+        diag["tune"] = int(tune)
+    doc = {
+        "model": spec.name,
+        "pois": pois,
+        "counts": counts,
+        "sigma_1e40cm2": interval_summary(post["sigma_1e40cm2"].values),
+        "diagnostics": diag,
+        "timing_s": {"compile": result.compile_s, "sampling": result.sampling_s},
+    }
+    if "image" in post:
+        from cevns_bayes.inference.grid import weak_charge_sign_label_points
+
+        x = np.stack([post[n].values.ravel() for n in spec.pois], axis=-1)
+        labels = weak_charge_sign_label_points(
+            tuple(spec.pois), x, couplings=spec.model.get("couplings", "tree")
+        )
+        uniq, n = np.unique(labels.astype(str), return_counts=True)
+        doc["mode_masses"] = {str(k): float(v) / labels.size for k, v in zip(uniq, n)}
+    ess = diag["ess_bulk_min"]
+    doc["timing_s"]["ess_bulk_min_per_s"] = ess / result.sampling_s if result.sampling_s else None
+    return doc
+
+
+def strongest_nuisances(idata, spec, k: int = PAIR_PLOT_NUISANCES) -> list[str]:
+    """The k nuisances most correlated (|Pearson r|) with any POI in the posterior."""
+    post = idata.posterior
+    pois = [post[n].values.ravel() for n in spec.pois]
+    scores = []
+    for name in spec.nuisances:
+        v = post[name].values.ravel()
+        r = max(abs(np.corrcoef(v, p)[0, 1]) for p in pois) if np.std(v) > 0 else 0.0
+        scores.append((np.nan_to_num(r), name))
+    return [n for _, n in sorted(scores, reverse=True)[:k]]

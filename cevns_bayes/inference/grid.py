@@ -1,0 +1,388 @@
+"""Posterior of one or two parameters of interest on a grid: an independent reference for NUTS.
+
+At every grid point x of the POIs the nuisances θ are integrated out with a Laplace
+approximation in unconstrained coordinates u (θ = T(u): an affine logistic map onto a bounded
+support, an exponential onto a half-line, the identity otherwise):
+
+    ln p(x | data) ≈ max_u ℓ(x, u) + ½ ln det(2π H⁻¹),   ℓ = ln L + ln π(θ(u)) + ln|dθ/du|,
+
+with H = −∂²ℓ/∂u² at the maximum. Nothing here goes through PyMC: the log-likelihood is the
+forward graph's Poisson term and the priors are written directly from the spec, so agreement
+with the sampler tests the PyMC model as well as the sampler. The same scan also records the
+best nuisances and the maximum of the log joint (the "profile" of the posterior).
+
+Weak-charge sign labels
+-----------------------
+CEvNS depends on Q_α² only, so an NSI posterior has one band per sign pattern of the weak
+charges. :func:`weak_charge_sign_label_points` names the band of each point ("ee+", "ee-",
+"ee+,mumu-", ...) from the sign of Q_α summed over Cs and I at zero momentum transfer,
+"+" being the Standard-Model sign; mode masses are the posterior probability of each label.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from scipy import optimize
+
+from cevns_bayes import constants as c
+from cevns_bayes.errors import ConfigError
+from cevns_bayes.model.likelihood import poisson_loglike
+from cevns_bayes.physics.cross_section import weak_charge
+
+#: flavor groups whose couplings can be POIs, and the POIs that move each group's weak charge
+_GROUP_POIS = {"ee": ("eps_ee_u", "eps_ee_d"), "mumu": ("eps_mumu_u", "eps_mumu_d")}
+
+
+# --- weak-charge signs ---------------------------------------------------------------------------
+def weak_charge_sum(
+    values: Mapping[str, np.ndarray], group: str, couplings: str = "tree"
+) -> np.ndarray:
+    """Q_α (F = 1) summed over the CsI isotopes for flavor group ``"ee"`` or ``"mumu"``."""
+    s2w = np.asarray(values.get("sin2_theta_w", c.SIN2_THETA_W_LOW_Q2), float)
+    eu = np.asarray(values.get(f"eps_{group}_u", 0.0), float)
+    ed = np.asarray(values.get(f"eps_{group}_d", 0.0), float)
+    return sum(weak_charge(iso.z, iso.n, 1.0, 1.0, s2w, eu, ed, couplings) for iso in c.ISOTOPES)
+
+
+def weak_charge_sign_label_points(
+    poi_names: Sequence[str], values: np.ndarray, couplings: str = "tree"
+) -> np.ndarray:
+    """Band label of each point (rows of ``values``, columns in ``poi_names`` order).
+
+    Only the flavor groups whose couplings are among the POIs appear in a label; with none
+    (or only sin²θ_W, which cannot flip a sign inside [0, 1]) every label is ``"all"``.
+    """
+    x = np.atleast_2d(np.asarray(values, float))
+    if x.shape[-1] != len(poi_names):
+        raise ConfigError(f"values have {x.shape[-1]} columns for POIs {tuple(poi_names)}")
+    named = {n: x[:, i] for i, n in enumerate(poi_names)}
+    groups = [g for g, names in _GROUP_POIS.items() if any(n in named for n in names)]
+    if not groups:
+        return np.full(x.shape[0], "all", dtype=object)
+    parts = []
+    for g in groups:
+        q = weak_charge_sum(named, g, couplings)
+        parts.append(np.where(q >= 0, f"{g}+", f"{g}-"))
+    out = parts[0].astype(object)
+    for p in parts[1:]:
+        out = out + "," + p.astype(object)
+    return out
+
+
+# --- priors and unconstrained coordinates, written from the spec ----------------------------------
+def _support(prior) -> tuple[float, float]:
+    lo, hi = prior.support
+    return float(lo), float(hi)
+
+
+def prior_logp_tensor(prior, x):
+    """ln π(x) up to a constant, as a pytensor expression (inside the support)."""
+    kind = prior.kind
+    if kind == "flat":
+        return pt.zeros_like(x)
+    if kind in ("normal", "truncated_normal"):
+        return -0.5 * ((x - prior.mu) / prior.sigma) ** 2
+    if kind == "lognormal":
+        z = (pt.log(x) - math.log(prior.median)) / prior.sigma_log
+        return -0.5 * z**2 - pt.log(x)
+    raise ConfigError(f"prior kind {kind!r} has no log density here")
+
+
+def to_constrained(prior, u):
+    """θ = T(u) and ln|dθ/du| for a prior's support."""
+    lo, hi = _support(prior)
+    if np.isfinite(lo) and np.isfinite(hi):
+        s = pt.sigmoid(u)
+        return lo + (hi - lo) * s, math.log(hi - lo) + pt.log(s) + pt.log1p(-s)
+    if np.isfinite(lo):
+        return lo + pt.exp(u), u
+    if np.isfinite(hi):
+        return hi - pt.exp(u), u
+    return u, pt.zeros_like(u)
+
+
+def to_unconstrained(prior, theta: float) -> float:
+    lo, hi = _support(prior)
+    if np.isfinite(lo) and np.isfinite(hi):
+        s = (theta - lo) / (hi - lo)
+        s = min(max(s, 1e-12), 1 - 1e-12)
+        return math.log(s / (1.0 - s))
+    if np.isfinite(lo):
+        return math.log(max(theta - lo, 1e-12))
+    if np.isfinite(hi):
+        return math.log(max(hi - theta, 1e-12))
+    return float(theta)
+
+
+# --- the grid ---------------------------------------------------------------------------------
+@dataclass
+class GridResult:
+    """A POI grid: cell centres per axis and maps of shape ``tuple(len(a) for a in axes)``."""
+
+    poi_names: tuple[str, ...]
+    axes: list[np.ndarray]
+    log_posterior: np.ndarray  # Laplace ln p(x | data), unnormalized
+    log_joint_max: np.ndarray  # max over nuisances of ln L + ln π(θ)
+    log_like_max: np.ndarray  # ln L at that maximum
+    nuisance_names: tuple[str, ...]
+    nuisance_best: np.ndarray  # (*shape, n_nuisance)
+    labels: np.ndarray  # band label per cell
+    seconds: float = 0.0
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(a.size for a in self.axes)
+
+    def cell_volume(self) -> float:
+        return float(np.prod([a[1] - a[0] if a.size > 1 else 1.0 for a in self.axes]))
+
+    def probabilities(self) -> np.ndarray:
+        """Posterior probability of each cell (flat POI prior over the grid's box)."""
+        lp = self.log_posterior - np.nanmax(self.log_posterior)
+        w = np.exp(np.where(np.isfinite(lp), lp, -np.inf))
+        return w / w.sum()
+
+    def density(self) -> np.ndarray:
+        """Posterior density (per unit POI volume) at the cell centres."""
+        return self.probabilities() / self.cell_volume()
+
+    def mode_masses(self) -> dict[str, float]:
+        p = self.probabilities()
+        out: dict[str, float] = {}
+        for lab in sorted(set(self.labels.ravel().tolist())):
+            out[str(lab)] = float(p[self.labels == lab].sum())
+        return out
+
+    def marginal(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(cell centres, density) of one POI, the others summed out."""
+        i = self.poi_names.index(name)
+        p = self.probabilities()
+        other = tuple(j for j in range(p.ndim) if j != i)
+        m = p.sum(axis=other) if other else p
+        ax = self.axes[i]
+        return ax, m / (ax[1] - ax[0])
+
+    def delta_chi2(self) -> np.ndarray:
+        """−2 Δ(max ln joint): the posterior's profile, in χ² units."""
+        return -2.0 * (self.log_joint_max - np.nanmax(self.log_joint_max))
+
+    def quantiles(self, name: str, probs: Sequence[float]) -> np.ndarray:
+        """Quantiles of a POI's marginal (piecewise-constant density within cells)."""
+        ax, dens = self.marginal(name)
+        h = ax[1] - ax[0]
+        edges = np.concatenate([[ax[0] - h / 2], ax + h / 2])
+        cdf = np.concatenate([[0.0], np.cumsum(dens * h)])
+        cdf /= cdf[-1]
+        return np.interp(np.asarray(probs, float), cdf, edges)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "poi_names": list(self.poi_names),
+            "shape": list(self.shape),
+            "ranges": [[float(a[0]), float(a[-1])] for a in self.axes],
+            "mode_masses": self.mode_masses(),
+            "seconds": self.seconds,
+            **self.meta,
+        }
+
+    def save_npz(self, path) -> None:
+        from cevns_bayes.output import atomic_path
+
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez_compressed(
+                fh,
+                poi_names=np.array(self.poi_names),
+                nuisance_names=np.array(self.nuisance_names),
+                log_posterior=self.log_posterior,
+                log_joint_max=self.log_joint_max,
+                log_like_max=self.log_like_max,
+                nuisance_best=self.nuisance_best,
+                labels=self.labels.astype(str),
+                **{f"axis_{i}": a for i, a in enumerate(self.axes)},
+            )
+
+
+class LaplaceGrid:
+    """Compiled ℓ(x, u), its gradient and Hessian in u, for one spec and forward model."""
+
+    def __init__(self, spec, model, observed: np.ndarray | None = None) -> None:
+        from cevns_bayes.inference.bayes import forward_parameters
+
+        self.spec = spec
+        self.poi_names = tuple(spec.pois)
+        self.nuisance_names = tuple(spec.nuisances)
+        obs = model.observed if observed is None else np.asarray(observed, float)
+        x = pt.dvector("x")
+        u = pt.dvector("u")
+        values: dict[str, Any] = {n: x[i] for i, n in enumerate(self.poi_names)}
+        log_prior = pt.constant(0.0)
+        for j, name in enumerate(self.nuisance_names):
+            prior = spec.nuisances[name]
+            theta, log_jac = to_constrained(prior, u[j])
+            values[name] = theta
+            log_prior = log_prior + prior_logp_tensor(prior, theta) + log_jac
+        p = forward_parameters(spec, model, values)
+        ll = poisson_loglike(model.total(p), obs)
+        ell = ll + log_prior
+        grad = pytensor.grad(ell, u)
+        theta_vec = pt.stack([values[n] for n in self.nuisance_names])
+        log_prior_theta = sum(
+            prior_logp_tensor(spec.nuisances[n], values[n]) for n in self.nuisance_names
+        )
+        self._f = pytensor.function([x, u], [-ell, -grad])
+        self._extra = pytensor.function([x, u], [ll, theta_vec, log_prior_theta])
+        self.u0 = np.array(
+            [
+                to_unconstrained(spec.nuisances[n], spec.nuisances[n].center)
+                for n in self.nuisance_names
+            ]
+        )
+
+    def point(self, x: np.ndarray, u_start: np.ndarray):
+        """Laplace log marginal, max log joint, ln L, best θ and best u at POI values x."""
+        res = optimize.minimize(
+            self,
+            u_start,
+            args=(x,),
+            jac=True,
+            method="BFGS",
+            options={"gtol": 1e-6, "maxiter": 500},
+        )
+        u = res.x
+        if not res.success and np.max(np.abs(res.jac)) > 1e-4:
+            # BFGS stopped early (line-search precision): restart it once from where it stopped
+            res2 = optimize.minimize(
+                self, u, args=(x,), jac=True, method="BFGS", options={"maxiter": 500}
+            )
+            if res2.fun <= res.fun:
+                res, u = res2, res2.x
+        neg_hess = self.hessian(x, u)
+        ll, theta, lprior = self._extra(x, u)
+        sign, logdet = np.linalg.slogdet(neg_hess)
+        if sign <= 0:
+            log_laplace = -np.inf
+        else:
+            log_laplace = -res.fun + 0.5 * (u.size * math.log(2 * math.pi) - logdet)
+        return log_laplace, float(ll + lprior), float(ll), np.asarray(theta), u
+
+    def hessian(self, x: np.ndarray, u: np.ndarray, step: float = 1e-4) -> np.ndarray:
+        """−∂²ℓ/∂u² by central differences of the exact gradient (symmetrized)."""
+        n = u.size
+        h = np.empty((n, n))
+        for j in range(n):
+            e = np.zeros(n)
+            e[j] = step
+            h[:, j] = (self._f(x, u + e)[1] - self._f(x, u - e)[1]) / (2 * step)
+        return 0.5 * (h + h.T)
+
+    def __call__(self, u, x):
+        """−ℓ and −∇ℓ at (x, u), in the argument order scipy.optimize passes."""
+        return self._f(x, u)
+
+
+def default_axes(spec, points: int | Sequence[int]) -> list[np.ndarray]:
+    """Cell centres spanning each POI's flat prior box (or ±6 prior widths otherwise)."""
+    n_poi = len(spec.pois)
+    pts = [points] * n_poi if isinstance(points, int) else list(points)
+    if len(pts) != n_poi:
+        raise ConfigError(f"grid points {pts} do not match the {n_poi} POIs {tuple(spec.pois)}")
+    axes = []
+    for k, (name, poi) in enumerate(spec.pois.items()):
+        lo, hi = poi.prior.support
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            lo = max(lo, poi.prior.center - 6 * poi.prior.width)
+            hi = min(hi, poi.prior.center + 6 * poi.prior.width)
+        h = (hi - lo) / pts[k]
+        if pts[k] < 2:
+            raise ConfigError(f"grid for {name}: need at least 2 points, got {pts[k]}")
+        axes.append(lo + h * (np.arange(pts[k]) + 0.5))
+    return axes
+
+
+def posterior_grid(
+    spec,
+    model,
+    points: int | Sequence[int] = 61,
+    *,
+    axes: Sequence[np.ndarray] | None = None,
+    observed: np.ndarray | None = None,
+    progressbar: bool = False,
+) -> GridResult:
+    """Laplace-marginal posterior of the spec's POIs (1 or 2 of them) on a grid.
+
+    The cells are visited in a serpentine order so each optimization starts from its
+    neighbour's nuisances.
+    """
+    if len(spec.pois) not in (1, 2):
+        raise ConfigError(f"a posterior grid takes 1 or 2 POIs, the spec has {tuple(spec.pois)}")
+    t0 = time.perf_counter()
+    axes = [np.asarray(a, float) for a in (axes or default_axes(spec, points))]
+    lap = LaplaceGrid(spec, model, observed)
+    shape = tuple(a.size for a in axes)
+    n_nuis = len(lap.nuisance_names)
+    log_post = np.full(shape, -np.inf)
+    log_joint = np.full(shape, -np.inf)
+    log_like = np.full(shape, -np.inf)
+    best = np.full((*shape, n_nuis), np.nan)
+    order = _serpentine(shape)
+    bar = _progress(len(order), progressbar)
+    u_prev = lap.u0.copy()
+    for k, idx in enumerate(order):
+        x = np.array([axes[d][i] for d, i in enumerate(idx)])
+        lp, lj, ll, theta, u = lap.point(x, u_prev)
+        log_post[idx], log_joint[idx], log_like[idx] = lp, lj, ll
+        best[idx] = theta
+        u_prev = u if np.all(np.isfinite(u)) else lap.u0.copy()
+        bar(k + 1)
+    mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(axes))
+    labels = weak_charge_sign_label_points(
+        tuple(spec.pois), mesh, couplings=spec.model.get("couplings", "tree")
+    ).reshape(shape)
+    return GridResult(
+        tuple(spec.pois),
+        axes,
+        log_post,
+        log_joint,
+        log_like,
+        lap.nuisance_names,
+        best,
+        labels,
+        time.perf_counter() - t0,
+        {"method": "laplace", "nuisances": list(lap.nuisance_names)},
+    )
+
+
+def _serpentine(shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    if len(shape) == 1:
+        return [(i,) for i in range(shape[0])]
+    out = []
+    for i in range(shape[0]):
+        cols = range(shape[1]) if i % 2 == 0 else range(shape[1] - 1, -1, -1)
+        out.extend((i, j) for j in cols)
+    return out
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return lambda k: None
+    import sys
+
+    step = max(total // 50, 1)
+
+    def update(k: int) -> None:
+        if k % step == 0 or k == total:
+            sys.stderr.write(f"\rgrid {k}/{total} points")
+            if k == total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    return update

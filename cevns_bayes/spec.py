@@ -1,0 +1,952 @@
+"""Analysis specifications: which parameters are free, their priors, binning, model and sampler.
+
+An analysis is a TOML file in ``models/`` (or anywhere, given by path) with the tables
+
+``[analysis]``
+    ``name`` (``[a-z0-9_]+``, default: the file stem) and ``description``.
+``[pois.<name>]``
+    parameters of interest (at least one), each with a prior and an optional ``initial`` value
+    (default: the prior's centre). Names: :data:`POI_NAMES`. ``sigma`` is the flux-averaged
+    cross section in 1e-40 cm² and enters the forward model as ``cevns_norm``
+    (PHYSICS.md §6); it cannot be combined with other POIs, which change the same CEvNS rate.
+``[nuisances.<name>]``
+    systematic parameters with their priors. Names: :data:`NUISANCE_NAMES`. **A nuisance that a
+    spec does not list is fixed at its registry nominal value**
+    (:mod:`cevns_bayes.model.parameters`): deleting a table drops that systematic.
+``[fixed]``
+    registry parameters held at a value (``name = value``).
+``[binning]``
+    ``name = "default" | "fine" | "uniform:NPExNT"``, or both ``pe_edges`` (PE) and
+    ``t_edges_us`` (µs). Default: ``name = "default"``, the 9 × 11 binning of PHYSICS.md §6.
+``[model]``
+    forward-model options: ``form_factor``, ``couplings``, ``pulse_shape``, ``pulse_fwhm_ns``,
+    ``time_efficiency`` (defaults in :data:`MODEL_DEFAULTS`).
+``[sampler]``
+    NUTS settings (:class:`SamplerSpec`).
+
+Priors (``prior = ...`` and exactly these keys; ints are read as floats, every number must be
+finite):
+
+=====================  ==========================================================
+``flat``               ``lower``, ``upper`` (both required, ``lower < upper``)
+``normal``             ``mu``, ``sigma`` (``sigma > 0``)
+``truncated_normal``   ``mu``, ``sigma`` and ``lower`` and/or ``upper``
+``lognormal``          ``median > 0``, ``sigma_log > 0`` (the sd of the log)
+=====================  ==========================================================
+
+The support of a prior must lie inside the registry bounds of its parameter (``sigma``:
+[0, ∞)), so e.g. a plain normal prior on a normalization is rejected in favour of a truncated
+normal with ``lower = 0`` or a lognormal. ``multimodal`` folding (see
+:mod:`cevns_bayes.inference.bayes`) needs flat POI priors (a box symmetric about its centre) and
+at least one ε POI.
+
+Everything is validated on load; errors are :class:`~cevns_bayes.errors.ConfigError` naming the
+file and the dotted key at fault, e.g. ``models/x.toml: pois.sigma.lower: expected a number``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cevns_bayes import constants as c
+from cevns_bayes.errors import ConfigError
+from cevns_bayes.model.binning import Binning, binning_from_name
+from cevns_bayes.model.parameters import PARAMETER_NAMES, get_parameter
+from cevns_bayes.physics.cross_section import COUPLING_CONVENTIONS, FORM_FACTORS
+from cevns_bayes.physics.flux import PULSE_SHAPES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 needs the tomli backport
+    import tomli as tomllib
+
+#: Parameters of interest a spec may sample
+POI_NAMES = (
+    "sigma",
+    "sin2_theta_w",
+    "scale_mu",
+    "scale_e",
+    "eps_ee_u",
+    "eps_ee_d",
+    "eps_mumu_u",
+    "eps_mumu_d",
+)
+#: Units of each POI (empty: dimensionless)
+POI_UNITS = {name: "" for name in POI_NAMES} | {"sigma": "1e-40 cm2"}
+#: Nuisance parameters a spec may sample (all in the parameter registry)
+NUISANCE_NAMES = (
+    "flux_norm",
+    "ssb_norm",
+    "brn_norm",
+    "nin_norm",
+    "quench_pca0",
+    "quench_pca1",
+    "eff_pca",
+    "r_n_scale",
+    "timing_offset_us",
+)
+#: Allowed range of the ``sigma`` POI (it is not a registry parameter), 1e-40 cm²
+SIGMA_BOUNDS = (0.0, math.inf)
+
+PRIOR_KINDS = ("flat", "normal", "truncated_normal", "lognormal")
+#: Keys of each prior kind besides ``prior``: (required, optional)
+PRIOR_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "flat": (("lower", "upper"), ()),
+    "normal": (("mu", "sigma"), ()),
+    "truncated_normal": (("mu", "sigma"), ("lower", "upper")),
+    "lognormal": (("median", "sigma_log"), ()),
+}
+_PRIOR_FIELDS = ("mu", "sigma", "lower", "upper", "median", "sigma_log")
+#: Smallest probability a truncated normal may keep of its parent normal
+_MIN_TRUNCATED_MASS = 1e-9
+
+#: Forward-model options and their defaults (see :class:`cevns_bayes.model.ForwardModel`)
+MODEL_DEFAULTS: dict[str, Any] = {
+    "form_factor": "helm",
+    "couplings": "tree",
+    "pulse_shape": "gaussian",
+    "pulse_fwhm_ns": c.PROTON_PULSE_FWHM_NS,
+    "time_efficiency": True,
+}
+SAMPLER_BACKENDS = ("pymc", "nutpie")
+MULTIMODAL_METHODS = ("none", "point_reflection", "axis_reflection")
+
+TOP_LEVEL_TABLES = ("analysis", "pois", "nuisances", "fixed", "binning", "model", "sampler")
+_NAME_RE = re.compile(r"[a-z0-9_]+")
+#: Environment variable that points :func:`load_spec` at another folder of specs
+MODELS_DIR_ENV = "CEVNS_BAYES_MODELS_DIR"
+
+
+class _KeyProblem(Exception):
+    """A problem with one key; turned into a :class:`ConfigError` once the source is known."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+def _fail(source: str, key: str, message: str) -> ConfigError:
+    return ConfigError(f"{source}: {key}: {message}" if key else f"{source}: {message}")
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+# --- priors -----------------------------------------------------------------------------------
+def _prior_problem(kind: str, values: Mapping[str, float | None]) -> tuple[str, str] | None:
+    """The first inconsistency of a prior as (key, message), or None. Values are floats."""
+    if kind not in PRIOR_KINDS:
+        return "prior", f"unknown prior {kind!r}; expected one of {', '.join(PRIOR_KINDS)}"
+    required, optional = PRIOR_KEYS[kind]
+    for key in _PRIOR_FIELDS:
+        v = values.get(key)
+        if v is None:
+            if key in required:
+                return key, f"required by a {kind} prior"
+            continue
+        if key not in required + optional:
+            allowed = ", ".join(("prior", *required, *optional))
+            return key, f"not a key of a {kind} prior (allowed: {allowed})"
+        if not math.isfinite(v):
+            return key, f"must be finite, got {v!r}"
+    lo, hi = values.get("lower"), values.get("upper")
+    if kind == "truncated_normal" and lo is None and hi is None:
+        return "lower", "a truncated_normal prior needs lower and/or upper"
+    if lo is not None and hi is not None and not lo < hi:
+        return "upper", f"must be greater than lower ({_fmt(lo)}), got {_fmt(hi)}"
+    for key in ("sigma", "median", "sigma_log"):
+        v = values.get(key)
+        if v is not None and v <= 0:
+            return key, f"must be > 0, got {_fmt(v)}"
+    if kind == "truncated_normal":
+        from scipy import stats
+
+        mu, sd = values["mu"], values["sigma"]
+        a = -math.inf if lo is None else (lo - mu) / sd
+        b = math.inf if hi is None else (hi - mu) / sd
+        # upper-tail probabilities stay accurate when both bounds sit far above mu
+        mass = (
+            stats.norm.sf(a) - stats.norm.sf(b) if a > 0 else stats.norm.cdf(b) - stats.norm.cdf(a)
+        )
+        if not mass > _MIN_TRUNCATED_MASS:
+            shown = (
+                f"[{_fmt(-math.inf if lo is None else lo)}, {_fmt(math.inf if hi is None else hi)}]"
+            )
+            return "mu", (
+                f"the truncation {shown} keeps almost none of the normal({_fmt(mu)}, "
+                f"{_fmt(sd)}); move mu or the bounds"
+            )
+    return None
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A one-dimensional prior: ``flat``, ``normal``, ``truncated_normal`` or ``lognormal``.
+
+    Only the fields of its kind are set (see the module docstring); the rest are None.
+    ``lognormal`` is parametrized by its ``median`` and ``sigma_log`` (the sd of log x).
+    """
+
+    kind: str
+    mu: float | None = None
+    sigma: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    median: float | None = None
+    sigma_log: float | None = None
+
+    def __post_init__(self) -> None:
+        for key in _PRIOR_FIELDS:
+            v = getattr(self, key)
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+                raise ConfigError(f"{self.kind} prior: {key}: expected a number, got {v!r}")
+            object.__setattr__(self, key, float(v))
+        problem = _prior_problem(self.kind, self._values())
+        if problem is not None:
+            raise ConfigError(f"{self.kind} prior: {problem[0]}: {problem[1]}")
+
+    def _values(self) -> dict[str, float | None]:
+        return {key: getattr(self, key) for key in _PRIOR_FIELDS}
+
+    @property
+    def support(self) -> tuple[float, float]:
+        """(lowest, highest) value with non-zero density; may be ±inf."""
+        if self.kind == "flat":
+            return self.lower, self.upper
+        if self.kind == "truncated_normal":
+            lo = -math.inf if self.lower is None else self.lower
+            hi = math.inf if self.upper is None else self.upper
+            return lo, hi
+        if self.kind == "lognormal":
+            return 0.0, math.inf
+        return -math.inf, math.inf
+
+    @property
+    def center(self) -> float:
+        """A representative value: flat midpoint, normal mu (clipped into the support),
+        lognormal median."""
+        if self.kind == "flat":
+            return 0.5 * (self.lower + self.upper)
+        if self.kind == "lognormal":
+            return self.median
+        lo, hi = self.support
+        return float(min(max(self.mu, lo), hi))
+
+    @property
+    def width(self) -> float:
+        """A scale: flat (upper − lower)/√12, normal sigma, lognormal median · sigma_log."""
+        if self.kind == "flat":
+            return (self.upper - self.lower) / math.sqrt(12.0)
+        if self.kind == "lognormal":
+            return self.median * self.sigma_log
+        return self.sigma
+
+    def default_initial(self) -> float:
+        """Where sampling starts by default: the centre, or the median when the centre sits on
+        an edge of the support (the sampler's transformed space puts the edges at infinity)."""
+        lo, hi = self.support
+        x = self.center
+        if lo < x < hi:
+            return x
+        return float(self.distribution().median())
+
+    def distribution(self):
+        """The frozen :mod:`scipy.stats` distribution of this prior."""
+        from scipy import stats
+
+        if self.kind == "flat":
+            return stats.uniform(loc=self.lower, scale=self.upper - self.lower)
+        if self.kind == "normal":
+            return stats.norm(loc=self.mu, scale=self.sigma)
+        if self.kind == "truncated_normal":
+            lo, hi = self.support
+            a, b = (lo - self.mu) / self.sigma, (hi - self.mu) / self.sigma
+            return stats.truncnorm(a, b, loc=self.mu, scale=self.sigma)
+        return stats.lognorm(s=self.sigma_log, scale=self.median)
+
+    def logpdf(self, x) -> np.ndarray:
+        """Normalized log density at ``x`` (truncation included); −inf outside the support."""
+        x = np.asarray(x, float)
+        lo, hi = self.support
+        out = np.asarray(self.distribution().logpdf(x), float)
+        return np.where((x >= lo) & (x <= hi), out, -np.inf)
+
+    def sample(self, rng: np.random.Generator, size=None) -> np.ndarray:
+        """Draws from the prior (for pseudo-experiments)."""
+        return np.asarray(self.distribution().rvs(size=size, random_state=rng), float)
+
+    def pymc(self, name: str, **kwargs):
+        """The PyMC random variable of this prior, created in the current model context.
+
+        ``kwargs`` (e.g. ``initval``, ``dims``) are passed through.
+        """
+        import pymc as pm
+
+        if self.kind == "flat":
+            return pm.Uniform(name, lower=self.lower, upper=self.upper, **kwargs)
+        if self.kind == "normal":
+            return pm.Normal(name, mu=self.mu, sigma=self.sigma, **kwargs)
+        if self.kind == "truncated_normal":
+            return pm.TruncatedNormal(
+                name, mu=self.mu, sigma=self.sigma, lower=self.lower, upper=self.upper, **kwargs
+            )
+        return pm.LogNormal(name, mu=math.log(self.median), sigma=self.sigma_log, **kwargs)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The TOML form: ``{"prior": kind, <key>: value, ...}``."""
+        out: dict[str, Any] = {"prior": self.kind}
+        out.update({k: v for k, v in self._values().items() if v is not None})
+        return out
+
+    def __str__(self) -> str:
+        args = ", ".join(f"{k}={_fmt(v)}" for k, v in self._values().items() if v is not None)
+        return f"{self.kind}({args})"
+
+
+@dataclass(frozen=True)
+class PoiSpec:
+    """A parameter of interest: its prior, the sampler's starting value and its units."""
+
+    name: str
+    prior: Prior
+    initial: float
+    units: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "initial", float(self.initial))
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    """NUTS settings. ``multimodal`` chooses the reflection folding of NSI posteriors."""
+
+    chains: int = 4
+    draws: int = 1000
+    tune: int = 1000
+    target_accept: float = 0.9
+    seed: int = 20211
+    backend: str = "pymc"
+    multimodal: str = "none"
+
+    def __post_init__(self) -> None:
+        try:
+            _check_sampler_values(self)
+        except _KeyProblem as err:
+            raise ConfigError(f"sampler.{err.key}: {err.message}") from None
+        object.__setattr__(self, "target_accept", float(self.target_accept))
+
+
+def _check_sampler_values(s: SamplerSpec) -> None:
+    for key, least in (("chains", 1), ("draws", 1), ("tune", 0), ("seed", 0)):
+        v = getattr(s, key)
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise _KeyProblem(key, f"expected an integer, got {v!r}")
+        if v < least:
+            raise _KeyProblem(key, f"must be >= {least}, got {v}")
+    t = s.target_accept
+    if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)):
+        raise _KeyProblem("target_accept", f"expected a number, got {t!r}")
+    if not 0.0 < t < 1.0:
+        raise _KeyProblem("target_accept", f"must be strictly between 0 and 1, got {t!r}")
+    if s.backend not in SAMPLER_BACKENDS:
+        raise _KeyProblem("backend", f"{s.backend!r} unknown; expected one of {SAMPLER_BACKENDS}")
+    if s.multimodal not in MULTIMODAL_METHODS:
+        raise _KeyProblem(
+            "multimodal", f"{s.multimodal!r} unknown; expected one of {MULTIMODAL_METHODS}"
+        )
+
+
+# --- whole-spec checks --------------------------------------------------------------------------
+def parameter_bounds(name: str) -> tuple[float, float]:
+    """Allowed range of a POI or registry parameter (±inf when unbounded)."""
+    if name == "sigma":
+        return SIGMA_BOUNDS
+    p = get_parameter(name)
+    return (
+        -math.inf if p.lower is None else float(p.lower),
+        math.inf if p.upper is None else float(p.upper),
+    )
+
+
+def _bounds_problem(name: str, prior: Prior) -> tuple[str, str] | None:
+    """(key, message) when the support of ``prior`` leaves the allowed range of ``name``."""
+    lo_ok, hi_ok = parameter_bounds(name)
+    lo, hi = prior.support
+    below, above = lo < lo_ok, hi > hi_ok
+    if not (below or above):
+        return None
+    allowed = f"[{_fmt(lo_ok)}, {_fmt(hi_ok)}]"
+    what = f"the {prior.kind} prior's support [{_fmt(lo)}, {_fmt(hi)}] extends outside {allowed}"
+    what += f", the allowed range of {name}"
+    if prior.kind in ("flat", "truncated_normal") and (
+        (below and prior.lower is not None) or (above and prior.upper is not None)
+    ):
+        key = "lower" if below and prior.lower is not None else "upper"
+        keep = [f"lower >= {_fmt(lo_ok)}"] if math.isfinite(lo_ok) else []
+        keep += [f"upper <= {_fmt(hi_ok)}"] if math.isfinite(hi_ok) else []
+        return key, f"{what}; keep {' and '.join(keep)}"
+    bounds = []
+    if math.isfinite(lo_ok):
+        bounds.append(f"lower = {_fmt(lo_ok)}")
+    if math.isfinite(hi_ok):
+        bounds.append(f"upper = {_fmt(hi_ok)}")
+    fix = f"use truncated_normal with {' and '.join(bounds)}"
+    if lo_ok == 0.0 and not math.isfinite(hi_ok) and prior.kind != "lognormal":
+        fix += ", or lognormal"
+    return "prior", f"{what}; {fix}"
+
+
+def _check_initial(prior: Prior, initial: float) -> str | None:
+    lo, hi = prior.support
+    if not math.isfinite(initial):
+        return f"must be finite, got {initial!r}"
+    if not lo < initial < hi:
+        return (
+            f"{_fmt(initial)} is not strictly inside the prior's support ({_fmt(lo)}, {_fmt(hi)})"
+        )
+    return None
+
+
+def _check_spec_parts(
+    source: str,
+    pois: Mapping[str, PoiSpec],
+    nuisances: Mapping[str, Prior],
+    fixed: Mapping[str, float],
+    sampler: SamplerSpec,
+) -> None:
+    """Checks that involve more than one key; raises :class:`ConfigError` naming ``source``."""
+    if not pois:
+        raise _fail(source, "pois", f"at least one POI is required; known: {', '.join(POI_NAMES)}")
+    for name, poi in pois.items():
+        if name not in POI_NAMES:
+            raise _fail(source, f"pois.{name}", f"unknown POI; known: {', '.join(POI_NAMES)}")
+        problem = _bounds_problem(name, poi.prior)
+        if problem is not None:
+            raise _fail(source, f"pois.{name}.{problem[0]}", problem[1])
+        message = _check_initial(poi.prior, poi.initial)
+        if message is not None:
+            raise _fail(source, f"pois.{name}.initial", message)
+    if "sigma" in pois and len(pois) > 1:
+        others = ", ".join(n for n in pois if n != "sigma")
+        raise _fail(
+            source,
+            "pois.sigma",
+            f"sigma sets the whole CEvNS normalization and cannot be combined with {others}",
+        )
+    for name, prior in nuisances.items():
+        if name not in NUISANCE_NAMES:
+            raise _fail(
+                source, f"nuisances.{name}", f"unknown nuisance; known: {', '.join(NUISANCE_NAMES)}"
+            )
+        problem = _bounds_problem(name, prior)
+        if problem is not None:
+            raise _fail(source, f"nuisances.{name}.{problem[0]}", problem[1])
+    for name, value in fixed.items():
+        if name not in PARAMETER_NAMES:
+            raise _fail(
+                source, f"fixed.{name}", f"unknown parameter; known: {', '.join(PARAMETER_NAMES)}"
+            )
+        if name in pois or name in nuisances:
+            where = "pois" if name in pois else "nuisances"
+            raise _fail(source, f"fixed.{name}", f"{name} is also listed in [{where}]")
+        if name == "cevns_norm" and "sigma" in pois:
+            raise _fail(
+                source,
+                "fixed.cevns_norm",
+                "cannot be fixed when sigma is a POI (sigma sets cevns_norm)",
+            )
+        lo, hi = parameter_bounds(name)
+        if not (math.isfinite(value) and lo <= value <= hi):
+            raise _fail(
+                source,
+                f"fixed.{name}",
+                f"{_fmt(value)} is outside the allowed range [{_fmt(lo)}, {_fmt(hi)}]",
+            )
+    if sampler.multimodal != "none":
+        key = "sampler.multimodal"
+        for name, poi in pois.items():
+            if poi.prior.kind != "flat":
+                raise _fail(
+                    source,
+                    key,
+                    f"{sampler.multimodal!r} needs a flat prior on every POI (the reflections "
+                    f"map a box onto itself about its centre); pois.{name} is {poi.prior.kind}",
+                )
+        if not any(name.startswith("eps_") for name in pois):
+            raise _fail(
+                source,
+                key,
+                f"{sampler.multimodal!r} folds NSI posteriors and needs at least one eps_* POI",
+            )
+
+
+# --- the analysis spec --------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class AnalysisSpec:
+    """A validated analysis: POIs and nuisances with priors, fixed values, binning, model
+    options and sampler settings. Nuisances it does not list stay at their nominal values.
+
+    ``path`` is the file it was loaded from (None for a dict); the ``with_*`` and
+    :meth:`replace_prior` methods return new, re-validated specs and keep ``path`` as the
+    origin. Two specs are equal when they describe the same analysis: the same :meth:`to_dict`
+    form apart from the binning's label (``path`` is not part of it).
+    """
+
+    name: str
+    description: str
+    pois: dict[str, PoiSpec]
+    nuisances: dict[str, Prior]
+    fixed: dict[str, float]
+    binning: Binning
+    model: dict[str, Any] = field(default_factory=lambda: dict(MODEL_DEFAULTS))
+    sampler: SamplerSpec = field(default_factory=SamplerSpec)
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        label = self._label()
+        for name, poi in self.pois.items():
+            if not isinstance(poi, PoiSpec) or poi.name != name:
+                raise _fail(label, f"pois.{name}", f"expected a PoiSpec named {name!r}")
+        for name, prior in self.nuisances.items():
+            if not isinstance(prior, Prior):
+                raise _fail(label, f"nuisances.{name}", f"expected a Prior, got {prior!r}")
+        if not isinstance(self.binning, Binning):
+            raise _fail(label, "binning", f"expected a Binning, got {self.binning!r}")
+        if not isinstance(self.sampler, SamplerSpec):
+            raise _fail(label, "sampler", f"expected a SamplerSpec, got {self.sampler!r}")
+        # every option present, with its default when left out
+        object.__setattr__(self, "model", _parse_model(dict(self.model), label))
+        _check_spec_parts(label, self.pois, self.nuisances, self.fixed, self.sampler)
+
+    def _label(self) -> str:
+        return str(self.path) if self.path is not None else f"<spec {self.name}>"
+
+    @property
+    def poi_names(self) -> tuple[str, ...]:
+        return tuple(self.pois)
+
+    @property
+    def free_names(self) -> tuple[str, ...]:
+        """Sampled parameters: POIs, then nuisances."""
+        return (*self.pois, *self.nuisances)
+
+    def prior(self, name: str) -> Prior:
+        """The prior of a POI or nuisance."""
+        if name in self.pois:
+            return self.pois[name].prior
+        if name in self.nuisances:
+            return self.nuisances[name]
+        raise ConfigError(
+            f"{self._label()}: {name!r} is not a free parameter; free: {', '.join(self.free_names)}"
+        )
+
+    def with_sampler(self, **changes) -> AnalysisSpec:
+        """A copy with some sampler settings changed (``draws=200``, ``seed=1``, ...)."""
+        allowed = [f.name for f in dataclasses.fields(SamplerSpec)]
+        unknown = sorted(set(changes) - set(allowed))
+        if unknown:
+            raise ConfigError(
+                f"{self._label()}: sampler.{unknown[0]}: unknown setting; "
+                f"allowed: {', '.join(allowed)}"
+            )
+        try:
+            sampler = dataclasses.replace(self.sampler, **changes)
+        except ConfigError as err:
+            raise ConfigError(f"{self._label()}: {err}") from None
+        return dataclasses.replace(self, sampler=sampler)
+
+    def replace_prior(self, name: str, prior: Prior | Mapping[str, Any]) -> AnalysisSpec:
+        """A copy with the prior of POI or nuisance ``name`` replaced.
+
+        ``prior`` is a :class:`Prior` or its TOML form (``{"prior": "normal", "mu": 1, ...}``).
+        A POI keeps its initial value if it is strictly inside the new support, else it starts
+        at the new prior's default.
+        """
+        label = self._label()
+        table = "pois" if name in self.pois else "nuisances"
+        if not isinstance(prior, Prior):
+            prior = _parse_prior(prior, f"{table}.{name}", label, allow_initial=False)
+        if name in self.pois:
+            old = self.pois[name]
+            initial = old.initial
+            if _check_initial(prior, initial) is not None:
+                initial = prior.default_initial()
+            pois = dict(self.pois)
+            pois[name] = PoiSpec(name, prior, initial, old.units)
+            return dataclasses.replace(self, pois=pois)
+        if name in self.nuisances:
+            nuisances = dict(self.nuisances)
+            nuisances[name] = prior
+            return dataclasses.replace(self, nuisances=nuisances)
+        raise ConfigError(
+            f"{label}: {name!r} is not a POI or nuisance of this spec; free: "
+            f"{', '.join(self.free_names)}"
+        )
+
+    def with_binning(self, binning: Binning | str) -> AnalysisSpec:
+        """A copy with another binning (a :class:`Binning` or a name for
+        :func:`~cevns_bayes.model.binning.binning_from_name`)."""
+        if isinstance(binning, str):
+            binning = binning_from_name(binning)
+        if not isinstance(binning, Binning):
+            raise ConfigError(f"binning: expected a Binning or a name, got {binning!r}")
+        return dataclasses.replace(self, binning=binning)
+
+    def with_model(self, **changes) -> AnalysisSpec:
+        """A copy with some forward-model options changed (``form_factor="klein_nystrand"``)."""
+        model = _parse_model({**self.model, **changes}, self._label())
+        return dataclasses.replace(self, model=model)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serializable description in the layout of the TOML file; ``binning`` holds
+        its name and both edge lists. (Without ``binning.name`` it loads back through
+        :func:`spec_from_dict`.)"""
+        return {
+            "analysis": {"name": self.name, "description": self.description},
+            "pois": {n: {**p.prior.as_dict(), "initial": p.initial} for n, p in self.pois.items()},
+            "nuisances": {n: p.as_dict() for n, p in self.nuisances.items()},
+            "fixed": dict(self.fixed),
+            "binning": {
+                "name": self.binning.name,
+                "pe_edges": [float(x) for x in self.binning.pe_edges],
+                "t_edges_us": [float(x) for x in self.binning.t_edges_us],
+            },
+            "model": dict(self.model),
+            "sampler": dataclasses.asdict(self.sampler),
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AnalysisSpec):
+            return NotImplemented
+        a, b = self.to_dict(), other.to_dict()
+        a["binning"].pop("name")
+        b["binning"].pop("name")
+        return a == b
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# --- parsing ------------------------------------------------------------------------------------
+def _type_name(value: Any) -> str:
+    return f"{value!r}" if not isinstance(value, (dict, list)) else type(value).__name__
+
+
+def _table(value: Any, key: str, source: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fail(source, key, f"expected a table, got {_type_name(value)}")
+    return value
+
+
+def _check_keys(table: Mapping[str, Any], allowed, key: str, source: str) -> None:
+    for k in table:
+        if k not in allowed:
+            prefix = f"{key}.{k}" if key else k
+            what = "table" if not key else "key"
+            raise _fail(source, prefix, f"unknown {what}; allowed: {', '.join(allowed)}")
+
+
+def _number(value: Any, key: str, source: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(source, key, f"expected a number, got {_type_name(value)}")
+    x = float(value)
+    if not math.isfinite(x):
+        raise _fail(source, key, f"expected a finite number, got {value!r}")
+    return x
+
+
+def _integer(value: Any, key: str, source: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(source, key, f"expected an integer, got {_type_name(value)}")
+    return value
+
+
+def _string(value: Any, key: str, source: str, choices=None) -> str:
+    if not isinstance(value, str):
+        raise _fail(source, key, f"expected a string, got {_type_name(value)}")
+    if choices is not None and value not in choices:
+        raise _fail(source, key, f"{value!r} unknown; expected one of {', '.join(choices)}")
+    return value
+
+
+def _parse_prior(table: Any, key: str, source: str, *, allow_initial: bool) -> Prior:
+    table = _table(table, key, source)
+    if "prior" not in table:
+        raise _fail(source, f"{key}.prior", f"required; one of {', '.join(PRIOR_KINDS)}")
+    kind = _string(table["prior"], f"{key}.prior", source, PRIOR_KINDS)
+    required, optional = PRIOR_KEYS[kind]
+    allowed = ("prior", *required, *optional) + (("initial",) if allow_initial else ())
+    for k in table:
+        if k not in allowed:
+            hint = " (initial is allowed only on POIs)" if k == "initial" else ""
+            raise _fail(
+                source,
+                f"{key}.{k}",
+                f"not a key of a {kind} prior{hint}; allowed: {', '.join(allowed)}",
+            )
+    values = {
+        k: _number(table[k], f"{key}.{k}", source) for k in (*required, *optional) if k in table
+    }
+    problem = _prior_problem(kind, values)
+    if problem is not None:
+        raise _fail(source, f"{key}.{problem[0]}", problem[1])
+    return Prior(kind, **values)
+
+
+def _parse_pois(doc: Any, source: str) -> dict[str, PoiSpec]:
+    pois_table = _table(doc, "pois", source)
+    pois: dict[str, PoiSpec] = {}
+    for name, table in pois_table.items():
+        key = f"pois.{name}"
+        if name not in POI_NAMES:
+            raise _fail(source, key, f"unknown POI; known: {', '.join(POI_NAMES)}")
+        prior = _parse_prior(table, key, source, allow_initial=True)
+        if "initial" in table:
+            initial = _number(table["initial"], f"{key}.initial", source)
+            message = _check_initial(prior, initial)
+            if message is not None:
+                raise _fail(source, f"{key}.initial", message)
+        else:
+            initial = prior.default_initial()
+        pois[name] = PoiSpec(name, prior, initial, POI_UNITS[name])
+    return pois
+
+
+def _parse_nuisances(doc: Any, source: str) -> dict[str, Prior]:
+    out: dict[str, Prior] = {}
+    for name, table in _table(doc, "nuisances", source).items():
+        key = f"nuisances.{name}"
+        if name not in NUISANCE_NAMES:
+            raise _fail(source, key, f"unknown nuisance; known: {', '.join(NUISANCE_NAMES)}")
+        out[name] = _parse_prior(table, key, source, allow_initial=False)
+    return out
+
+
+def _parse_fixed(doc: Any, source: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, value in _table(doc, "fixed", source).items():
+        key = f"fixed.{name}"
+        if name not in PARAMETER_NAMES:
+            raise _fail(source, key, f"unknown parameter; known: {', '.join(PARAMETER_NAMES)}")
+        out[name] = _number(value, key, source)
+    return out
+
+
+def _edges(value: Any, key: str, source: str) -> list[float]:
+    if not isinstance(value, list):
+        raise _fail(source, key, f"expected a list of numbers, got {_type_name(value)}")
+    return [_number(v, f"{key}[{i}]", source) for i, v in enumerate(value)]
+
+
+def _parse_binning(doc: Any, source: str) -> Binning:
+    table = _table(doc, "binning", source)
+    _check_keys(table, ("name", "pe_edges", "t_edges_us"), "binning", source)
+    has_edges = [k for k in ("pe_edges", "t_edges_us") if k in table]
+    if "name" in table:
+        if has_edges:
+            raise _fail(
+                source, f"binning.{has_edges[0]}", "give either name or pe_edges and t_edges_us"
+            )
+        name = _string(table["name"], "binning.name", source)
+        try:
+            return binning_from_name(name)
+        except ConfigError as err:
+            raise _fail(source, "binning.name", str(err)) from None
+    if len(has_edges) != 2:
+        missing = "pe_edges" if "pe_edges" not in table else "t_edges_us"
+        raise _fail(
+            source,
+            f"binning.{missing}",
+            "required: give either name or both pe_edges (PE) and t_edges_us (µs)",
+        )
+    pe = _edges(table["pe_edges"], "binning.pe_edges", source)
+    t = _edges(table["t_edges_us"], "binning.t_edges_us", source)
+    for label, edges in (("pe_edges", pe), ("t_edges_us", t)):
+        key = f"binning.{label}"
+        if len(edges) < 2:
+            raise _fail(source, key, f"need at least two edges, got {edges}")
+        for i in range(1, len(edges)):
+            if not edges[i] > edges[i - 1]:
+                raise _fail(
+                    source,
+                    key,
+                    f"edges must be strictly increasing: {label}[{i}] = {_fmt(edges[i])} "
+                    f"after {_fmt(edges[i - 1])}",
+                )
+    if pe[0] < 0:
+        raise _fail(source, "binning.pe_edges", f"lowest edge must be >= 0 PE, got {_fmt(pe[0])}")
+    try:
+        return Binning(np.array(pe), np.array(t))
+    except ConfigError as err:  # anything else Binning checks
+        which = "t_edges_us" if "t_edges_us" in str(err) else "pe_edges"
+        raise _fail(source, f"binning.{which}", str(err)) from None
+
+
+def _parse_model(doc: Any, source: str) -> dict[str, Any]:
+    table = _table(doc, "model", source)
+    _check_keys(table, tuple(MODEL_DEFAULTS), "model", source)
+    model = dict(MODEL_DEFAULTS)
+    if "form_factor" in table:
+        model["form_factor"] = _string(
+            table["form_factor"], "model.form_factor", source, FORM_FACTORS
+        )
+    if "couplings" in table:
+        model["couplings"] = _string(
+            table["couplings"], "model.couplings", source, COUPLING_CONVENTIONS
+        )
+    if "pulse_shape" in table:
+        model["pulse_shape"] = _string(
+            table["pulse_shape"], "model.pulse_shape", source, PULSE_SHAPES
+        )
+    if "pulse_fwhm_ns" in table:
+        fwhm = _number(table["pulse_fwhm_ns"], "model.pulse_fwhm_ns", source)
+        if fwhm <= 0:
+            raise _fail(source, "model.pulse_fwhm_ns", f"must be > 0 ns, got {_fmt(fwhm)}")
+        model["pulse_fwhm_ns"] = fwhm
+    if "time_efficiency" in table:
+        value = table["time_efficiency"]
+        if not isinstance(value, bool):
+            raise _fail(
+                source, "model.time_efficiency", f"expected true or false, got {_type_name(value)}"
+            )
+        model["time_efficiency"] = value
+    return model
+
+
+def _parse_sampler(doc: Any, source: str) -> SamplerSpec:
+    table = _table(doc, "sampler", source)
+    allowed = tuple(f.name for f in dataclasses.fields(SamplerSpec))
+    _check_keys(table, allowed, "sampler", source)
+    kwargs: dict[str, Any] = {}
+    for key in ("chains", "draws", "tune", "seed"):
+        if key in table:
+            kwargs[key] = _integer(table[key], f"sampler.{key}", source)
+    if "target_accept" in table:
+        kwargs["target_accept"] = _number(table["target_accept"], "sampler.target_accept", source)
+    if "backend" in table:
+        kwargs["backend"] = _string(table["backend"], "sampler.backend", source, SAMPLER_BACKENDS)
+    if "multimodal" in table:
+        kwargs["multimodal"] = _string(
+            table["multimodal"], "sampler.multimodal", source, MULTIMODAL_METHODS
+        )
+    try:
+        return SamplerSpec(**kwargs)
+    except ConfigError as err:
+        raise ConfigError(f"{source}: {err}") from None
+
+
+def spec_from_dict(
+    doc: Mapping[str, Any], source: str = "<dict>", *, path: Path | None = None
+) -> AnalysisSpec:
+    """Validate a parsed TOML document and build its :class:`AnalysisSpec`.
+
+    ``source`` names the document in error messages; ``path`` is recorded in the spec, and its
+    stem is the default analysis name (otherwise ``"custom"``).
+    """
+    if not isinstance(doc, Mapping):
+        raise ConfigError(f"{source}: expected a table of tables, got {type(doc).__name__}")
+    _check_keys(doc, TOP_LEVEL_TABLES, "", source)
+    analysis = _table(doc.get("analysis", {}), "analysis", source)
+    _check_keys(analysis, ("name", "description"), "analysis", source)
+    default_name = path.stem if path is not None else "custom"
+    name = _string(analysis.get("name", default_name), "analysis.name", source)
+    if not _NAME_RE.fullmatch(name):
+        hint = "" if "name" in analysis else " (the file stem; set analysis.name)"
+        raise _fail(source, "analysis.name", f"{name!r} must match [a-z0-9_]+{hint}")
+    description = _string(analysis.get("description", ""), "analysis.description", source)
+    if "pois" not in doc:
+        raise _fail(source, "pois", f"at least one POI is required; known: {', '.join(POI_NAMES)}")
+    pois = _parse_pois(doc["pois"], source)
+    nuisances = _parse_nuisances(doc.get("nuisances", {}), source)
+    fixed = _parse_fixed(doc.get("fixed", {}), source)
+    binning = _parse_binning(doc.get("binning", {"name": "default"}), source)
+    model = _parse_model(doc.get("model", {}), source)
+    sampler = _parse_sampler(doc.get("sampler", {}), source)
+    _check_spec_parts(source, pois, nuisances, fixed, sampler)
+    return AnalysisSpec(name, description, pois, nuisances, fixed, binning, model, sampler, path)
+
+
+# --- files --------------------------------------------------------------------------------------
+def models_dir() -> Path:
+    """The folder of shipped specs (``$CEVNS_BAYES_MODELS_DIR`` overrides it)."""
+    env = os.environ.get(MODELS_DIR_ENV)
+    if env:
+        return Path(env)
+    from cevns_bayes.paths import MODELS_DIR
+
+    return MODELS_DIR
+
+
+def list_specs() -> list[str]:
+    """Names of the specs in :func:`models_dir`, sorted."""
+    folder = models_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.toml") if p.is_file())
+
+
+def _looks_like_path(name: str | os.PathLike) -> bool:
+    if isinstance(name, os.PathLike):
+        return True
+    return name.endswith(".toml") or "/" in name or os.sep in name
+
+
+def load_spec(name_or_path: str | os.PathLike) -> AnalysisSpec:
+    """Load and validate a spec: a path to a ``.toml`` file, or the name of one in
+    :func:`models_dir` (``"xsec"``)."""
+    if _looks_like_path(name_or_path):
+        path = Path(name_or_path)
+    else:
+        path = models_dir() / f"{name_or_path}.toml"
+        if not path.is_file():
+            available = ", ".join(list_specs()) or "none"
+            raise ConfigError(
+                f"unknown analysis {name_or_path!r}; available in {models_dir()}: {available} "
+                "(or give the path of a .toml file)"
+            )
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected a .toml file") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text ({err})") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read ({err.strerror or err})") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: invalid TOML: {err}") from None
+    return spec_from_dict(doc, str(path), path=path)
+
+
+__all__ = [
+    "MODEL_DEFAULTS",
+    "NUISANCE_NAMES",
+    "POI_NAMES",
+    "POI_UNITS",
+    "PRIOR_KINDS",
+    "AnalysisSpec",
+    "PoiSpec",
+    "Prior",
+    "SamplerSpec",
+    "list_specs",
+    "load_spec",
+    "models_dir",
+    "parameter_bounds",
+    "spec_from_dict",
+]
