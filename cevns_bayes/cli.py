@@ -204,6 +204,124 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_profile(args) -> int:
+    from cevns_bayes.inference.run import run_profile_analysis
+    from cevns_bayes.spec import load_spec
+
+    spec = load_spec(args.model)
+    out = Path(args.out) if args.out else Path("results") / spec.name
+    _check_out(out, folder=True)
+    doc = run_profile_analysis(
+        spec,
+        out,
+        data_dir=args.data_dir,
+        flux=args.flux,
+        scan_points=args.scan_points,
+        grid_points=args.grid_points,
+        plots=not args.no_plots,
+        progressbar=args.progress == "on",
+    )
+    print(f"{doc['model']}: profile likelihood (Wilks), nuisances profiled")
+    print(f"{'POI':<14}{'best':>10}   {'68% CI':<24}{'90% CI':<24}{'68% CI, no syst.':<24}")
+    for name, entry in doc["pois"].items():
+        p, q = entry["profile"], entry["profile_no_syst"]
+        ci = ["[{:.4g}, {:.4g}]".format(*v) for v in (p["ci_68"], p["ci_90"], q["ci_68"])]
+        print(f"{name:<14}{p['best']:>10.4g}   {ci[0]:<24}{ci[1]:<24}{ci[2]:<24}")
+    fc = doc["fitted_counts"]["cevns"]
+    fb = doc["fitted_counts_before_time_efficiency"]["cevns"]
+    print(
+        f"fitted CEvNS events: {fc['value']:.1f} +- {fc['error']:.1f} (with eps_T), "
+        f"{fb['value']:.1f} +- {fb['error']:.1f} (eps_T left out, the paper's convention)"
+    )
+    print(
+        f"no-CEvNS rejected at {doc['significance_sigma']:.2f} sigma; "
+        f"chi2/ndof = {doc['chi2']:.1f}/{doc['ndof']} (p = {doc['gof_pvalue']:.3f})"
+    )
+    print(f"wrote {out}/profile.json and figures ({doc['timing_s']['total']:.0f} s)")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from cevns_bayes.report import compare_analysis, compare_markdown
+
+    doc = compare_analysis(args.results, args.model, plots=not args.no_plots)
+    print(compare_markdown(doc))
+    print(f"\nwrote {Path(args.results) / args.model}/compare.json, compare.md and figures")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from cevns_bayes.report import write_report
+
+    md, html_path = write_report(args.results, commands=_commands_log(Path(args.results)))
+    print(f"wrote {md} and {html_path}")
+    return 0
+
+
+def cmd_budget(args) -> int:
+    from cevns_bayes.inference.budget import budget_figure, budget_table_markdown, difference_budget
+    from cevns_bayes.output import atomic_path, save_figure, write_json
+    from cevns_bayes.spec import load_spec
+
+    spec = load_spec(args.model)
+    out = Path(args.out) if args.out else Path("results") / spec.name
+    _check_out(out, folder=True)
+    doc = difference_budget(spec, data_dir=args.data_dir, flux=args.flux, progress=True)
+    write_json(out / "budget.json", doc)
+    table = budget_table_markdown(doc)
+    with atomic_path(out / "budget.md") as tmp:
+        tmp.write_text(table + "\n")
+    import matplotlib.pyplot as plt
+
+    fig = budget_figure(doc)
+    save_figure(fig, out / "budget.png")
+    plt.close(fig)
+    print(table)
+    print(f"\nwrote {out}/budget.json, budget.md, budget.png")
+    return 0
+
+
+def _commands_log(results: Path) -> list[str]:
+    path = results / "commands.txt"
+    return path.read_text().splitlines() if path.is_file() else []
+
+
+def _record_command(results: Path, argv: list[str]) -> None:
+    results.mkdir(parents=True, exist_ok=True)
+    line = "cevns-bayes " + " ".join(argv)
+    lines = [x for x in _commands_log(results) if x != line] + [line]
+    from cevns_bayes.output import atomic_path
+
+    with atomic_path(results / "commands.txt") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+
+
+def cmd_reproduce(args) -> int:
+    from cevns_bayes.report import ANALYSES
+
+    names = list(ANALYSES) if args.all else (args.models or ["xsec"])
+    results = Path(args.results)
+    data = ["--data-dir", str(args.data_dir), "--flux", str(args.flux)]
+    t0 = time.perf_counter()
+    for name in names:
+        steps = [
+            ["sample", name, "--out", str(results / name), *data, "--progress", args.progress],
+            ["profile", name, "--out", str(results / name), *data],
+        ]
+        if name in ("xsec", "weak_mixing") and not args.no_budget:
+            steps.append(["budget", name, "--out", str(results / name), *data])
+        steps.append(["compare", name, "--results", str(results)])
+        for step in steps:
+            _log(f"== cevns-bayes {' '.join(step)}")
+            status = main(step)
+            if status:
+                return status
+            _record_command(results, step)
+    status = main(["report", "--results", str(results)])
+    _log(f"reproduce: {', '.join(names)} done in {time.perf_counter() - t0:.0f} s")
+    return status
+
+
 def _print_sample_summary(doc: dict, out: Path) -> None:
     d = doc["diagnostics"]
     print(
@@ -316,6 +434,59 @@ def build_parser() -> argparse.ArgumentParser:
     )
     smp.add_argument("--no-plots", action="store_true", help="skip the diagnostic PNGs")
     smp.set_defaults(func=cmd_sample)
+
+    prf = sub.add_parser(
+        "profile", help="profile likelihood (iminuit): best fit, Wilks intervals, scans, figures"
+    )
+    prf.add_argument("model", help="analysis name or spec TOML path")
+    _add_data_options(prf)
+    prf.add_argument(
+        "--out", type=Path, default=None, help="output folder (default results/<analysis name>)"
+    )
+    prf.add_argument(
+        "--scan-points",
+        type=_positive_int,
+        default=41,
+        help="points of each 1-D Δχ² scan (default 41)",
+    )
+    prf.add_argument(
+        "--grid-points",
+        type=_positive_int,
+        default=41,
+        help="points per axis of the 2-D scan (two-POI analyses; default 41)",
+    )
+    prf.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
+    prf.add_argument("--no-plots", action="store_true")
+    prf.set_defaults(func=cmd_profile)
+
+    cmp_ = sub.add_parser("compare", help="Bayesian vs profile vs published for one analysis")
+    cmp_.add_argument("model", help="analysis name (its results folder under --results)")
+    cmp_.add_argument("--results", type=Path, default=Path("results"))
+    cmp_.add_argument("--no-plots", action="store_true")
+    cmp_.set_defaults(func=cmd_compare)
+
+    rep = sub.add_parser("report", help="Markdown + HTML report over every compared analysis")
+    rep.add_argument("--results", type=Path, default=Path("results"))
+    rep.set_defaults(func=cmd_report)
+
+    bud = sub.add_parser(
+        "budget", help="difference budget: how each modelling choice moves the best fit"
+    )
+    bud.add_argument("model", help="a one-POI analysis (xsec, weak_mixing) or spec path")
+    _add_data_options(bud)
+    bud.add_argument("--out", type=Path, default=None)
+    bud.set_defaults(func=cmd_budget)
+
+    rpr = sub.add_parser(
+        "reproduce", help="sample, profile, (budget,) compare and report: xsec by default"
+    )
+    rpr.add_argument("models", nargs="*", help="analyses to run (default xsec)")
+    rpr.add_argument("--all", action="store_true", help="all five analyses")
+    rpr.add_argument("--results", type=Path, default=Path("results"))
+    rpr.add_argument("--no-budget", action="store_true")
+    rpr.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
+    _add_data_options(rpr)
+    rpr.set_defaults(func=cmd_reproduce)
     return parser
 
 

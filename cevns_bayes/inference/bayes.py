@@ -60,12 +60,18 @@ DIRECT_POIS = (
 PAIR_PLOT_NUISANCES = 3
 
 
-def build_forward_model(spec, *, data_dir=None, flux=None, release=None, neutrino_flux=None):
-    """The forward model an analysis spec asks for (binning and model options)."""
+def build_forward_model(
+    spec, *, data_dir=None, flux=None, release=None, neutrino_flux=None, **overrides
+):
+    """The forward model an analysis spec asks for (binning and model options).
+
+    ``overrides`` replace model options of the spec (e.g. ``time_efficiency=False``) or add
+    ForwardModel options (e.g. ``arrival_time_us``).
+    """
     from cevns_bayes.model import build_model
     from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX
 
-    opts = dict(spec.model)
+    opts = {**dict(spec.model), **overrides}
     return build_model(
         data_dir or DEFAULT_DATA_DIR,
         flux or DEFAULT_FLUX,

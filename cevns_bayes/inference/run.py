@@ -129,3 +129,119 @@ def write_plots(idata, spec, model, out: Path, *, grid=None, observed=None) -> l
         paths.append(save_figure(fig, out / name))
         plt.close(fig)
     return paths
+
+
+# --- profile likelihood ---------------------------------------------------------------------------
+def load_published() -> dict[str, Any]:
+    """The published numbers (cevns_bayes/published.json, with its citation)."""
+    import json
+    from importlib import resources
+
+    return json.loads(resources.files("cevns_bayes").joinpath("published.json").read_text())
+
+
+def run_profile_analysis(
+    spec,
+    out_dir: str | Path,
+    *,
+    data_dir=None,
+    flux=None,
+    scan_points: int = 41,
+    grid_points: int = 41,
+    plots: bool = True,
+    progressbar: bool | None = None,
+    model=None,
+    observed: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Profile-likelihood fit, scans, significance and goodness of fit of ``spec``; writes
+    ``profile.json``, ``profile_scans.npz`` and the figures to ``out_dir``."""
+    from cevns_bayes.inference.profile import run_profile
+    from cevns_bayes.output import atomic_path, write_json
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    if model is None:
+        _log(f"[{spec.name}] building the forward model ...")
+        model = bayes.build_forward_model(spec, data_dir=data_dir, flux=flux)
+    model_nt = bayes.build_forward_model(
+        spec,
+        data_dir=data_dir,
+        flux=flux,
+        release=model.release,
+        neutrino_flux=model.flux,
+        time_efficiency=False,
+        arrival_time_us=model.arrival_time_us,
+    )
+    _log(
+        f"[{spec.name}] profile likelihood: fit, scans ({scan_points} points per POI"
+        + (f", {grid_points}x{grid_points} 2-D grid" if len(spec.pois) == 2 else "")
+        + ") ..."
+    )
+    doc = run_profile(
+        spec,
+        model,
+        model_no_time_eff=model_nt,
+        observed=observed,
+        scan_points=scan_points,
+        grid_points=grid_points,
+        progressbar=bool(progressbar),
+    )
+    arrays = doc.pop("_arrays")
+    published = load_published()
+    doc["published"] = {n: published["pois"].get(n) for n in spec.pois}
+    doc["timing_s"]["total"] = time.perf_counter() - t0
+    payload = {}
+    for name, scan in arrays["scans"].items():
+        payload[f"{name}_grid"] = scan.grid
+        payload[f"{name}_delta_chi2"] = scan.delta_chi2
+        payload[f"{name}_delta_chi2_no_syst"] = arrays["scans_no_syst"][name].delta_chi2
+    if "scan_2d" in arrays:
+        payload["axis_0"], payload["axis_1"] = arrays["scan_2d"]["axes"]
+        payload["delta_chi2_2d"] = arrays["scan_2d"]["delta_chi2"]
+    with atomic_path(out / "profile_scans.npz") as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **payload)
+    path = write_json(out / "profile.json", doc)
+    if plots:
+        write_profile_plots(doc, arrays, spec, model, out, published)
+    _log(f"[{spec.name}] wrote {path} ({doc['timing_s']['total']:.0f} s)")
+    return doc
+
+
+def write_profile_plots(doc, arrays, spec, model, out: Path, published) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    from cevns_bayes.output import save_figure
+    from cevns_bayes.plots import prediction as pred_plots
+    from cevns_bayes.plots import profile as pp
+
+    figs = {}
+    for name, scan in arrays["scans"].items():
+        figs[f"delta_chi2_{name}.png"] = pp.delta_chi2_curve(
+            scan,
+            arrays["scans_no_syst"][name],
+            published["pois"].get(name),
+            doc["pois"][name]["units"],
+        )
+    if "scan_2d" in arrays:
+        names = list(spec.pois)
+        sm = [1.0 if n.startswith("scale") else 0.0 for n in names]
+        figs["contour_2d.png"] = pp.contour_2d(
+            arrays["scan_2d"]["axes"],
+            arrays["scan_2d"]["delta_chi2"],
+            names,
+            best=[doc["best_fit"][n] for n in names],
+            sm=sm,
+            title=f"{spec.name}: profile-likelihood regions (nuisances profiled)",
+        )
+    prof = arrays["prof"]
+    comps = prof.components(arrays["best"].values)
+    b = model.binning
+    figs["residual_best_fit.png"] = pred_plots.residual_over_ssb(
+        b.pe_edges, b.t_edges_us, prof.observed, comps, title=f"{spec.name}: best fit"
+    )
+    paths = []
+    for fname, fig in figs.items():
+        paths.append(save_figure(fig, out / fname))
+        plt.close(fig)
+    return paths

@@ -1,0 +1,364 @@
+"""Bayesian against frequentist, side by side with the published result: tables, overlays and a
+Markdown/HTML report.
+
+Inputs are the files the ``sample``, ``profile`` and ``budget`` commands write into
+``<results>/<analysis>/`` (``summary.json``, ``posterior.nc``, ``profile.json``,
+``profile_scans.npz``, ``budget.json``); nothing is recomputed here.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cevns_bayes.errors import ConfigError
+from cevns_bayes.output import save_figure, write_json
+
+ANALYSES = ("xsec", "weak_mixing", "flavored", "nsi_ee", "nsi_ee_mumu")
+
+
+def _read_json(path: Path, command: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(f"{path}: not found; run `{command}` first")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}: not valid JSON ({err})") from err
+
+
+def _fmt_interval(iv, digits: int = 4) -> str:
+    if not iv or any(v is None for v in iv):
+        return "—"
+    return f"[{iv[0]:.{digits}g}, {iv[1]:.{digits}g}]"
+
+
+def _fmt(v, digits: int = 4) -> str:
+    return "—" if v is None else f"{v:.{digits}g}"
+
+
+def compare_analysis(results: str | Path, name: str, *, plots: bool = True) -> dict[str, Any]:
+    """Rows (one per POI) of Bayesian, profile and published intervals; writes
+    ``compare.json``, ``compare.md`` and overlay figures into ``<results>/<name>/``."""
+    from cevns_bayes.inference.run import load_published
+
+    folder = Path(results) / name
+    summary = _read_json(folder / "summary.json", f"cevns-bayes sample {name}")
+    prof = _read_json(folder / "profile.json", f"cevns-bayes profile {name}")
+    published = load_published()["pois"]
+    rows = []
+    for poi, entry in summary["pois"].items():
+        b = entry["bayes"]
+        p = prof["pois"].get(poi, {})
+        pub = published.get(poi) or {}
+        pr = p.get("profile", {})
+        best = pr.get("best")
+        rows.append(
+            {
+                "poi": poi,
+                "units": entry.get("units", ""),
+                "bayes_median": b["median"],
+                "bayes_mean": b["mean"],
+                "bayes_sd": b["sd"],
+                "hdi_68": b["hdi_68"],
+                "eti_68": b["eti_68"],
+                "hdi_90": b["hdi_90"],
+                "eti_90": b["eti_90"],
+                "profile_best": best,
+                "profile_ci_68": pr.get("ci_68"),
+                "profile_ci_90": pr.get("ci_90"),
+                "profile_no_syst_ci_68": p.get("profile_no_syst", {}).get("ci_68"),
+                "published_best": pub.get("best"),
+                "published_ci_68": pub.get("ci_68"),
+                "published_quoted": pub.get("quoted"),
+                "median_minus_best_in_sd": (
+                    (b["median"] - best) / b["sd"] if best is not None and b["sd"] else None
+                ),
+            }
+        )
+    doc = {
+        "model": name,
+        "rows": rows,
+        "diagnostics": summary["diagnostics"],
+        "profile": {k: prof.get(k) for k in ("significance_sigma", "chi2", "ndof", "gof_pvalue")},
+        "mode_masses": summary.get("mode_masses"),
+        "grid_mode_masses": summary.get("grid_reference", {}).get("mode_masses"),
+        "figures": [],
+    }
+    if plots:
+        doc["figures"] = _compare_figures(folder, summary, prof, rows)
+    write_json(folder / "compare.json", doc)
+    md = folder / "compare.md"
+    from cevns_bayes.output import atomic_path
+
+    with atomic_path(md) as tmp:
+        tmp.write_text(compare_markdown(doc) + "\n")
+    return doc
+
+
+def _compare_figures(folder: Path, summary, prof, rows) -> list[str]:
+    import arviz as az
+    import matplotlib.pyplot as plt
+
+    from cevns_bayes.plots import profile as pp
+
+    idata = az.from_netcdf(folder / "posterior.nc")
+    scans = np.load(folder / "profile_scans.npz")
+    out = []
+    pois = list(summary["pois"])
+    for row in rows:
+        poi = row["poi"]
+        if f"{poi}_grid" not in scans:
+            continue
+
+        class _Scan:  # the minimal scan interface the plot needs
+            pass
+
+        scan = _Scan()
+        scan.grid = scans[f"{poi}_grid"]
+        scan.delta_chi2 = scans[f"{poi}_delta_chi2"]
+        scan.poi = poi
+        draws = idata.posterior[poi].values.ravel()
+        fig = pp.posterior_vs_profile(
+            draws,
+            scan,
+            poi,
+            {
+                "hdi_68": row["hdi_68"],
+                "profile_68": row["profile_ci_68"],
+                "published_68": row["published_ci_68"],
+            },
+            row["units"],
+        )
+        fname = f"compare_{poi}.png"
+        save_figure(fig, folder / fname)
+        plt.close(fig)
+        out.append(fname)
+    if len(pois) == 2 and "delta_chi2_2d" in scans:
+        post = idata.posterior
+        xy = [post[p].values.ravel() for p in pois]
+        axes = [scans["axis_0"], scans["axis_1"]]
+        fig = pp.contour_2d(
+            axes,
+            scans["delta_chi2_2d"],
+            pois,
+            best=[prof["best_fit"][p] for p in pois],
+            sm=[1.0 if p.startswith("scale") else 0.0 for p in pois],
+            posterior=xy,
+            title="profile regions over the posterior",
+        )
+        ax = fig.axes[0]
+        levels, dens = credible_levels_2d(xy[0], xy[1], axes, (0.68, 0.90))
+        xx, yy = np.meshgrid(*axes, indexing="ij")
+        ax.contour(
+            xx,
+            yy,
+            dens,
+            levels=sorted(levels),
+            colors=["m", "m"],
+            linestyles=[":", "-."],
+            linewidths=1.5,
+        )
+        ax.plot([], [], color="m", ls="-.", label="posterior 68% HPD")
+        ax.plot([], [], color="m", ls=":", label="posterior 90% HPD")
+        ax.legend(fontsize=7, loc="upper right")
+        fname = "compare_2d.png"
+        save_figure(fig, folder / fname)
+        plt.close(fig)
+        out.append(fname)
+    return out
+
+
+def credible_levels_2d(x, y, axes, probs=(0.68, 0.90), smooth_cells: float = 1.0):
+    """Density on the grid ``axes`` from posterior draws (histogram + Gaussian smoothing) and
+    the density levels enclosing each probability (highest-density regions)."""
+    from scipy.ndimage import gaussian_filter
+
+    ax0, ax1 = (np.asarray(a, float) for a in axes)
+
+    def edges(a):
+        h = a[1] - a[0]
+        return np.concatenate([[a[0] - h / 2], a + h / 2])
+
+    hist, _, _ = np.histogram2d(x, y, bins=(edges(ax0), edges(ax1)))
+    dens = gaussian_filter(hist, smooth_cells, mode="constant")
+    dens /= dens.sum()
+    flat = np.sort(dens.ravel())[::-1]
+    cum = np.cumsum(flat)
+    levels = [float(flat[min(np.searchsorted(cum, p), flat.size - 1)]) for p in probs]
+    return levels, dens
+
+
+def compare_markdown(doc: dict[str, Any]) -> str:
+    lines = [
+        f"### {doc['model']}: Bayesian and profile-likelihood intervals",
+        "",
+        "| POI | posterior median | 68% HDI | 68% equal-tailed | 90% HDI | profile best | "
+        "profile 68% (Wilks) | profile 90% | no-syst. 68% | published | (median − best)/sd |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in doc["rows"]:
+        unit = f" [{r['units']}]" if r["units"] else ""
+        lines.append(
+            f"| `{r['poi']}`{unit} | {_fmt(r['bayes_median'])} | {_fmt_interval(r['hdi_68'])} | "
+            f"{_fmt_interval(r['eti_68'])} | {_fmt_interval(r['hdi_90'])} | "
+            f"{_fmt(r['profile_best'])} | {_fmt_interval(r['profile_ci_68'])} | "
+            f"{_fmt_interval(r['profile_ci_90'])} | {_fmt_interval(r['profile_no_syst_ci_68'])} | "
+            f"{r['published_quoted'] or '—'} | {_fmt(r['median_minus_best_in_sd'], 2)} |"
+        )
+    d = doc["diagnostics"]
+    p = doc["profile"]
+    lines += [
+        "",
+        f"NUTS ({d['sampler']}, {d['chains']} × {d['draws']} draws after {d['tune']} tuning): "
+        f"r̂_max {d['r_hat_max']:.3f}, bulk ESS_min {d['ess_bulk_min']:.0f}, tail ESS_min "
+        f"{d['ess_tail_min']:.0f}, {d['divergences']} divergences, E-BFMI_min "
+        f"{d['bfmi_min']:.2f}.",
+        f"Profile: no-CEvNS rejected at {_fmt(p['significance_sigma'], 3)} σ; "
+        f"χ²/ndof = {_fmt(p['chi2'], 3)}/{p['ndof']} (p = {_fmt(p['gof_pvalue'], 2)}).",
+    ]
+    if doc.get("mode_masses"):
+        ref = doc.get("grid_mode_masses") or {}
+        lines += ["", "| band (sign of Q) | NUTS mass | grid (Laplace) mass |", "|---|---|---|"]
+        for k, v in doc["mode_masses"].items():
+            lines.append(f"| {k} | {v:.3f} | {_fmt(ref.get(k), 3)} |")
+    return "\n".join(lines)
+
+
+# --- the report -----------------------------------------------------------------------------------
+def write_report(results: str | Path, commands: list[str] | None = None) -> tuple[Path, Path]:
+    """``report.md`` and ``report.html`` in ``results`` over every analysis found there."""
+    from cevns_bayes.inference.run import load_published
+    from cevns_bayes.output import atomic_path
+
+    results = Path(results)
+    found = [a for a in ANALYSES if (results / a / "compare.json").is_file()]
+    if not found:
+        raise ConfigError(
+            f"{results}: no compare.json in any analysis folder; run `cevns-bayes reproduce` "
+            "(or sample, profile and compare) first"
+        )
+    pub = load_published()
+    md = [
+        "# cevns-bayes: Bayesian and frequentist reanalysis of COHERENT CsI[Na]",
+        "",
+        f"Generated {time.strftime('%Y-%m-%d %H:%M')} from the files in `{results}`. "
+        "Published values: " + pub["_source"],
+        "",
+        "Bayesian intervals are highest-density (HDI) and equal-tailed (ETI) credible intervals "
+        "from NUTS; frequentist intervals are profile-likelihood intervals with Wilks' theorem "
+        "(Δχ² = 1 and 2.71), both built on the same pytensor forward graph with the same "
+        "nuisances (priors in the Bayesian fit, the matching constraint terms in the profile).",
+        "",
+    ]
+    for name in found:
+        folder = results / name
+        doc = json.loads((folder / "compare.json").read_text())
+        md.append(compare_markdown(doc).replace("### ", "## ", 1))
+        md.append("")
+        figs = list(doc.get("figures", []))
+        for extra in (
+            "delta_chi2_sigma.png",
+            "delta_chi2_sin2_theta_w.png",
+            "contour_2d.png",
+            "nsi_bands.png",
+            "residual_best_fit.png",
+            "ppc.png",
+            "pair.png",
+            "rank.png",
+        ):
+            if (folder / extra).is_file():
+                figs.append(extra)
+        for f in figs:
+            md.append(f"![{name}: {f}]({name}/{f})")
+        md.append("")
+        budget = folder / "budget.json"
+        if budget.is_file():
+            from cevns_bayes.inference.budget import budget_table_markdown
+
+            md += [
+                f"### {name}: difference budget",
+                "",
+                budget_table_markdown(json.loads(budget.read_text())),
+                "",
+            ]
+            if (folder / "budget.png").is_file():
+                md.append(f"![{name}: budget]({name}/budget.png)")
+                md.append("")
+    if commands:
+        md += ["## Commands that produced these results", "", "```bash", *commands, "```", ""]
+    text = "\n".join(md) + "\n"
+    md_path = results / "report.md"
+    html_path = results / "report.html"
+    with atomic_path(md_path) as tmp:
+        tmp.write_text(text)
+    with atomic_path(html_path) as tmp:
+        tmp.write_text(markdown_to_html(text, title="cevns-bayes report"))
+    return md_path, html_path
+
+
+def markdown_to_html(text: str, title: str = "report") -> str:
+    """The small Markdown subset the report uses (headings, tables, images, code, paragraphs)."""
+    out = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;line-height:1.45}"
+        "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}"
+        "td,th{border:1px solid #bbb;padding:4px 8px;text-align:left}th{background:#eee}"
+        "img{max-width:100%;margin:0.5em 0;border:1px solid #ddd}code{background:#f3f3f3}"
+        "pre{background:#f3f3f3;padding:0.8em;overflow-x:auto}</style></head><body>",
+    ]
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("```"):
+            j = i + 1
+            block = []
+            while j < len(lines) and not lines[j].startswith("```"):
+                block.append(html.escape(lines[j]))
+                j += 1
+            out.append("<pre>" + "\n".join(block) + "</pre>")
+            i = j + 1
+            continue
+        if line.startswith("|"):
+            rows = []
+            while i < len(lines) and lines[i].startswith("|"):
+                rows.append(lines[i])
+                i += 1
+            out.append(_table_html(rows))
+            continue
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{_inline(line[level:].strip())}</h{level}>")
+        elif line.startswith("!["):
+            alt = line[2 : line.index("]")]
+            src = line[line.index("(") + 1 : line.rindex(")")]
+            out.append(
+                f"<figure><img src='{html.escape(src)}' alt='{html.escape(alt)}'>"
+                f"<figcaption>{html.escape(alt)}</figcaption></figure>"
+            )
+        elif line.strip():
+            out.append(f"<p>{_inline(line)}</p>")
+        i += 1
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def _inline(text: str) -> str:
+    parts = html.escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if k % 2 else p for k, p in enumerate(parts))
+
+
+def _table_html(rows: list[str]) -> str:
+    cells = [[c.strip() for c in r.strip().strip("|").split("|")] for r in rows]
+    head, body = cells[0], [r for r in cells[1:] if not set("".join(r)) <= set("-: ")]
+    out = ["<table><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) + "</tr>"]
+    for r in body:
+        out.append("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
