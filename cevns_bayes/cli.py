@@ -424,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--grid-points",
         type=_nonnegative_int,
         default=None,
-        help="points per POI of the NSI grid reference (default 41, 0 = skip)",
+        help="points per POI of the NSI grid reference (default 61, 0 = skip)",
     )
     smp.add_argument(
         "--progress",

@@ -265,6 +265,14 @@ class ProfileLikelihood:
                             found = lin
                     break
                 prev = i
+            if np.isnan(found):
+                # no crossing: the region reaches the end of the scan; if that end is the
+                # parameter's bound, the bound is the limit (e.g. a scale allowed down to 0)
+                lo_b, hi_b = self.bounds[self.names.index(scan.poi)]
+                bound = lo_b if side < 0 else hi_b
+                end = scan.grid[0] if side < 0 else scan.grid[-1]
+                if bound is not None and abs(end - bound) <= 1e-9 * max(1.0, abs(bound)):
+                    found = float(bound)
             out.append(found)
         return out[0], out[1]
 
@@ -401,6 +409,13 @@ def run_profile(
             },
             "profile_no_syst": {"best": best_ns.values[name], "ci_68": list(ci68_ns)},
         }
+        lo_b = bounds[0]
+        if name == "sigma" or lo_b == 0.0:
+            # how strongly the data exclude a vanishing POI (σ = 0 or a scale = 0), profiled
+            r0 = prof.fit({name: 0.0}, best.values, hesse=False)
+            entry["profile"]["zero_excluded_sigma"] = float(
+                np.sqrt(max(2.0 * (r0.nll - best.nll), 0.0))
+            )
         if two_d is None:
             try:
                 entry["profile"]["minos_68"] = list(prof.minos(best, name))

@@ -51,7 +51,7 @@ def run_sampling(
     """Sample ``spec``'s posterior and write posterior.nc, summary.json and figures.
 
     ``grid_points`` (per POI) sets the Laplace grid reference computed for multimodal (NSI)
-    specs (default 41; 0 skips it). Returns the summary document.
+    specs (default 61; 0 skips it). Returns the summary document.
     """
     from cevns_bayes.output import write_json
 
@@ -82,7 +82,7 @@ def run_sampling(
     if multimodal and (grid_points is None or grid_points > 0):
         from cevns_bayes.inference.grid import posterior_grid
 
-        pts = grid_points or 41
+        pts = grid_points or 61
         _log(f"[{spec.name}] grid reference: {pts}x{pts} Laplace posterior ...")
         grid = posterior_grid(spec, model, pts, observed=observed, progressbar=progressbar)
         grid.save_npz(out / "grid.npz")

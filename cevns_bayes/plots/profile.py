@@ -32,7 +32,7 @@ def delta_chi2_curve(scan, scan_no_syst, published: Mapping | None = None, units
         ax.text(scan.grid[0], lev + 0.1, text, fontsize=8, color="0.4")
     if published and published.get("best") is not None:
         ax.axvline(published["best"], color="C3", lw=1.0, label="published best fit")
-        lo, hi = published.get("ci_68", [None, None])
+        lo, hi = published.get("ci_68") or (None, None)
         if lo is not None:
             ax.axvspan(lo, hi, color="C3", alpha=0.12, label="published 68%")
     ax.set_ylim(0, 10.0)
@@ -123,8 +123,11 @@ def posterior_vs_profile(
         label=r"profile likelihood $e^{-\Delta\chi^2/2}$",
     )
     y = 1.04
-    names = {"hdi_68": "posterior 68% HDI", "profile_68": "profile 68% (Wilks)",
-             "published_68": "published 68%"}
+    names = {
+        "hdi_68": "posterior 68% HDI",
+        "profile_68": "profile 68% (Wilks)",
+        "published_68": "published 68%",
+    }
     for key, color in (("hdi_68", "C0"), ("profile_68", "C1"), ("published_68", "C3")):
         if intervals and intervals.get(key) and None not in intervals[key]:
             a, b = intervals[key]
