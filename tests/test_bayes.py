@@ -415,7 +415,15 @@ def test_nsi_ee_folded_sampling_smoke(specs, forward):
     """2 x 100 draws (150 tune) of nsi_ee on the release data: both bands are reported."""
     spec = specs["nsi_ee"]
     result = sample(
-        spec, forward(spec), chains=2, draws=100, tune=150, seed=5, cores=2, progressbar=False
+        spec,
+        forward(spec),
+        chains=2,
+        draws=100,
+        tune=150,
+        seed=5,
+        cores=2,
+        progressbar=False,
+        prior_draws=100,
     )
     post = result.idata.posterior
     for name in spec.pois:

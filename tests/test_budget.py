@@ -102,7 +102,7 @@ def test_closing_line_says_which_part_of_the_gap_is_accounted_for():
     assert "not accounted for by these choices" in none  # the ε_T row is not counted
 
 
-# --- a reduced budget on the release data ----------------------------------------------------------
+# --- a reduced budget on the release data ------------------------------------------------------
 def test_nominal_fit_is_in_the_published_band(small_budget):
     nom = small_budget["nominal"]
     assert nom["valid"]
@@ -174,7 +174,7 @@ def test_figure_has_one_bar_per_variation(small_budget):
         plt.close(fig)
 
 
-# --- the full budget --------------------------------------------------------------------------------
+# --- the full budget ---------------------------------------------------------------------------
 @pytest.mark.slow
 def test_full_xsec_budget_every_row_valid(xsec):
     doc = difference_budget(xsec)

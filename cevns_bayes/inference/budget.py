@@ -412,6 +412,7 @@ def _decimals(doc) -> int:
 def _f(x, d: int, sign: bool = False) -> str:
     if x is None:
         return "–"
+    x = round(x, d) + 0.0  # no "-0.0"
     return f"{x:+.{d}f}" if sign else f"{x:.{d}f}"
 
 
@@ -443,8 +444,10 @@ def _summary_line(doc: dict[str, Any]) -> str:
     if closes:
         names = ", ".join(r["variation"] for r in closes)
         text.append(
-            f"Alone, {names} moves the best value at least as far as the published one: the "
-            "listed modelling choices can account for the whole gap."
+            f"Alone, {names} moves the best value at least as far as the published one, so "
+            "the gap is within the spread of the listed modelling choices. Which of them the "
+            "paper's own inputs (the 2021 flux file and its pulse model) correspond to cannot "
+            "be determined from the public files, so the gap is not attributed to one cause."
         )
     elif toward:
         # per group, the choice that moves furthest toward the published value
@@ -518,7 +521,7 @@ def budget_table_markdown(doc: dict[str, Any]) -> str:
         valid = "yes" if r.get("valid") else ("failed" if r.get("best") is None else "no")
         lines.append(
             f"| {r['group']} | {r['variation']} | {_f(r.get('best'), d)} | "
-            f"{_f(r.get('shift'), d, True)} | {'–' if sig is None else f'{sig:+.2f}'} | {valid} |"
+            f"{_f(r.get('shift'), d, True)} | {_f(sig, 2, True)} | {valid} |"
         )
     lines += ["", _summary_line(doc)]
     return "\n".join(lines) + "\n"
