@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RESULTS ?= results
 
-.PHONY: analysis test test-slow lint venv clean
+.PHONY: analysis reproduce-all test test-slow lint venv clean
 
 venv: $(STAMP)
 
@@ -21,6 +21,10 @@ analysis: $(STAMP)
 	$(BIN)/cevns-bayes data check
 	$(BIN)/cevns-bayes predict --out $(RESULTS)/predict.json
 	$(BIN)/cevns-bayes plot prediction --out $(RESULTS)/plots
+	$(BIN)/cevns-bayes reproduce xsec --results $(RESULTS)
+
+reproduce-all: $(STAMP)
+	$(BIN)/cevns-bayes reproduce --all --results $(RESULTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check cevns_bayes tests scripts

@@ -301,7 +301,11 @@ def cmd_reproduce(args) -> int:
 
     names = list(ANALYSES) if args.all else (args.models or ["xsec"])
     results = Path(args.results)
-    data = ["--data-dir", str(args.data_dir), "--flux", str(args.flux)]
+    data = []
+    if Path(args.data_dir).resolve() != DEFAULT_DATA_DIR.resolve():
+        data += ["--data-dir", str(args.data_dir)]
+    if str(args.flux) != str(DEFAULT_FLUX):
+        data += ["--flux", str(args.flux)]
     t0 = time.perf_counter()
     for name in names:
         steps = [
