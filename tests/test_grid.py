@@ -95,14 +95,6 @@ def test_wrong_number_of_columns_is_a_config_error(values):
         weak_charge_sign_label_points(EE, values)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "weak_charge_sign_label_points takes POI i as x[:, i]: a (..., n_poi) array with more "
-        "than 2 dimensions is neither labelled point by point nor rejected, it is silently "
-        "mislabelled (shape (1, 2, 2) -> labels of the wrong pairs)"
-    ),
-)
 def test_stacked_points_are_labelled_point_by_point_or_rejected():
     x = np.array([[[0.0, 0.0], [0.5, 0.0]]])  # (chain, draw, poi): SM, then eps_ee_u = 0.5
     try:
@@ -297,15 +289,6 @@ def test_xsec_grid_profile_minimum_is_the_joint_maximum(xsec_grid):
     assert d[0] > 25 and d[-1] > 25
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "LaplaceGrid.hessian: central differences (step 1e-4 in u) of a gradient that jumps "
-        "(time CDF tables interpolated linearly on a 2 ns grid, max(eps_E, 0) clip in eff_pca) "
-        "make the ½ ln det term of the Laplace marginal jump by several units between "
-        "neighbouring cells"
-    ),
-)
 def test_xsec_grid_laplace_term_is_smooth(xsec_spec, xsec_model):
     """On a fine axis (2.5e-40 cm² steps through the posterior bulk) the ½ ln det(2π H⁻¹)
     term, log_posterior − log_joint_max, should change by a few hundredths per cell."""

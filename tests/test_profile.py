@@ -158,12 +158,19 @@ def test_compare_and_report_pipeline(tmp_path, xsec):
     prof = run_profile_analysis(spec, out, scan_points=15, model=model)
     assert {"best", "ci_68", "ci_90"} <= set(prof["pois"]["sigma"]["profile"])
     assert {"best", "ci_68"} <= set(prof["pois"]["sigma"]["profile_no_syst"])
-    for key in ("significance_sigma", "chi2", "ndof", "fitted_counts",
-                "fitted_counts_before_time_efficiency"):
+    for key in (
+        "significance_sigma",
+        "chi2",
+        "ndof",
+        "fitted_counts",
+        "fitted_counts_before_time_efficiency",
+    ):
         assert key in prof
     # ε_T removes events: the paper-convention CEvNS count is larger
-    assert (prof["fitted_counts_before_time_efficiency"]["cevns"]["value"]
-            > prof["fitted_counts"]["cevns"]["value"])
+    assert (
+        prof["fitted_counts_before_time_efficiency"]["cevns"]["value"]
+        > prof["fitted_counts"]["cevns"]["value"]
+    )
     assert 290 <= prof["fitted_counts_before_time_efficiency"]["cevns"]["value"] <= 345
     doc = compare_analysis(tmp_path, "xsec")
     row = doc["rows"][0]

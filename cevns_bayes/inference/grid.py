@@ -60,13 +60,18 @@ def weak_charge_sign_label_points(
     Only the flavor groups whose couplings are among the POIs appear in a label; with none
     (or only sin²θ_W, which cannot flip a sign inside [0, 1]) every label is ``"all"``.
     """
-    x = np.atleast_2d(np.asarray(values, float))
-    if x.shape[-1] != len(poi_names):
-        raise ConfigError(f"values have {x.shape[-1]} columns for POIs {tuple(poi_names)}")
+    arr = np.asarray(values, float)
+    if arr.ndim == 0 or arr.shape[-1] != len(poi_names):
+        raise ConfigError(
+            f"values of shape {arr.shape} have {arr.shape[-1] if arr.ndim else 0} columns "
+            f"(last axis) for the POIs {tuple(poi_names)}"
+        )
+    lead = arr.shape[:-1]
+    x = arr.reshape(-1, len(poi_names))
     named = {n: x[:, i] for i, n in enumerate(poi_names)}
     groups = [g for g, names in _GROUP_POIS.items() if any(n in named for n in names)]
     if not groups:
-        return np.full(x.shape[0], "all", dtype=object)
+        return np.full(lead or (1,), "all", dtype=object)
     parts = []
     for g in groups:
         q = weak_charge_sum(named, g, couplings)
@@ -74,7 +79,7 @@ def weak_charge_sign_label_points(
     out = parts[0].astype(object)
     for p in parts[1:]:
         out = out + "," + p.astype(object)
-    return out
+    return out.reshape(lead or (1,))
 
 
 # --- priors and unconstrained coordinates, written from the spec ----------------------------------
@@ -274,14 +279,43 @@ class LaplaceGrid:
             log_laplace = -res.fun + 0.5 * (u.size * math.log(2 * math.pi) - logdet)
         return log_laplace, float(ll + lprior), float(ll), np.asarray(theta), u
 
-    def hessian(self, x: np.ndarray, u: np.ndarray, step: float = 1e-4) -> np.ndarray:
-        """−∂²ℓ/∂u² by central differences of the exact gradient (symmetrized)."""
+    def posterior_scales(self, x: np.ndarray, u: np.ndarray, iterations: int = 3) -> np.ndarray:
+        """Per-coordinate posterior width in u from second differences of ℓ itself.
+
+        The step starts at 0.1 and is reset to half the width found, so the curvature is
+        measured over the posterior's own scale, not over the 2 ns lookup-table cells of the
+        timing offset or the kinks of the efficiency mode (a gradient difference over 1e-4
+        there sees a jump, not a curvature).
+        """
+        f0 = self._f(x, u)[0]
+        scales = np.full(u.size, 0.2)
+        for _ in range(iterations):
+            for j in range(u.size):
+                h = 0.5 * scales[j]
+                e = np.zeros(u.size)
+                e[j] = h
+                c = (self._f(x, u + e)[0] + self._f(x, u - e)[0] - 2.0 * f0) / h**2
+                scales[j] = 1.0 / np.sqrt(c) if c > 0 else 2.0 * scales[j]
+        return np.clip(scales, 1e-4, 10.0)
+
+    def hessian(self, x: np.ndarray, u: np.ndarray, step=None) -> np.ndarray:
+        """−∂²ℓ/∂u² by central differences of the exact gradient (symmetrized).
+
+        ``step`` (scalar or per coordinate) defaults to half the posterior width of each
+        coordinate (:meth:`posterior_scales`): a secant curvature over the posterior's scale,
+        robust to the piecewise-linear table lookups in the forward model.
+        """
         n = u.size
+        steps = (
+            0.5 * self.posterior_scales(x, u)
+            if step is None
+            else np.broadcast_to(np.asarray(step, float), (n,))
+        )
         h = np.empty((n, n))
         for j in range(n):
             e = np.zeros(n)
-            e[j] = step
-            h[:, j] = (self._f(x, u + e)[1] - self._f(x, u - e)[1]) / (2 * step)
+            e[j] = steps[j]
+            h[:, j] = (self._f(x, u + e)[1] - self._f(x, u - e)[1]) / (2 * steps[j])
         return 0.5 * (h + h.T)
 
     def __call__(self, u, x):
