@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Posterior of the flux-averaged CEvNS cross section <sigma>_Phi (1e-40 cm2).
 
-The same as ``cevns-bayes sample xsec``, written out with the Python API for people who
-prefer scripts (published 165 +30 -25). Usage::
+The same as ``cevns-bayes sample xsec``, as a script (it calls
+``cevns_bayes.inference.run.run_sampling``; published 165 +30 -25). Usage::
 
     .venv/bin/python scripts/sample_xsec.py [--draws N] [--chains N] [--out DIR]
 
@@ -11,42 +11,9 @@ Change the priors, binning or sampler settings by copying ``models/xsec.toml`` a
 the copy's path as ``--spec``.
 """
 
-import argparse
-import json
 import sys
 
-from cevns_bayes.errors import CevnsBayesError
-from cevns_bayes.inference.run import run_sampling
-from cevns_bayes.spec import load_spec
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spec", default="xsec", help="spec name or TOML path")
-    parser.add_argument("--out", default="results/xsec")
-    parser.add_argument("--chains", type=int, default=None)
-    parser.add_argument("--draws", type=int, default=None)
-    parser.add_argument("--tune", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--backend", choices=("pymc", "nutpie"), default=None)
-    args = parser.parse_args()
-    try:
-        spec = load_spec(args.spec)
-        summary = run_sampling(
-            spec,
-            args.out,
-            chains=args.chains,
-            draws=args.draws,
-            tune=args.tune,
-            seed=args.seed,
-            backend=args.backend,
-        )
-    except CevnsBayesError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(json.dumps({"pois": summary["pois"], "diagnostics": summary["diagnostics"]}, indent=1))
-    return 0
-
+from cevns_bayes.inference.run import script_main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script_main("xsec", __doc__))

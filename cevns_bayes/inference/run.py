@@ -245,3 +245,38 @@ def write_profile_plots(doc, arrays, spec, model, out: Path, published) -> list[
         paths.append(save_figure(fig, out / fname))
         plt.close(fig)
     return paths
+
+
+def script_main(default_spec: str, description: str | None = None, argv=None) -> int:
+    """Entry point of the per-analysis scripts in ``scripts/``: sample one spec and print its
+    intervals and diagnostics as JSON (``cevns-bayes sample`` does the same)."""
+    import argparse
+    import json
+
+    from cevns_bayes.errors import CevnsBayesError
+    from cevns_bayes.spec import load_spec
+
+    parser = argparse.ArgumentParser(description=(description or "").splitlines()[0] or None)
+    parser.add_argument("--spec", default=default_spec, help="spec name or TOML path")
+    parser.add_argument("--out", default=f"results/{default_spec}")
+    parser.add_argument("--chains", type=int, default=None)
+    parser.add_argument("--draws", type=int, default=None)
+    parser.add_argument("--tune", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--backend", choices=("pymc", "nutpie"), default=None)
+    args = parser.parse_args(argv)
+    try:
+        summary = run_sampling(
+            load_spec(args.spec),
+            args.out,
+            chains=args.chains,
+            draws=args.draws,
+            tune=args.tune,
+            seed=args.seed,
+            backend=args.backend,
+        )
+    except CevnsBayesError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps({"pois": summary["pois"], "diagnostics": summary["diagnostics"]}, indent=1))
+    return 0
