@@ -281,6 +281,59 @@ def cmd_budget(args) -> int:
     return 0
 
 
+def cmd_toys(args) -> int:
+    from cevns_bayes.spec import load_spec
+    from cevns_bayes.toys import run_study
+
+    spec = load_spec(args.model)
+    out = Path(args.out)
+    _check_out(out, folder=True)
+    progress = sys.stderr.isatty() if args.progress == "auto" else args.progress == "on"
+    doc = run_study(
+        spec,
+        args.study,
+        args.n,
+        out,
+        args.seed,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        resume=args.resume,
+        progress=progress,
+        plots=not args.no_plots,
+        method=args.method,
+        mode=args.mode,
+        truths=args.truth,
+        data_dir=args.data_dir,
+        flux=args.flux,
+        chains=args.chains,
+        draws=args.draws,
+        tune=args.tune,
+    )
+    what = f"{doc['method']}, {doc['mode']} toys" if doc["study"] == "coverage" else "SBC"
+    print(f"{doc['model']}: {doc['study']} of {doc['poi']} ({what}), {doc['n_toys']} toys")
+    entries = doc.get("per_truth") or [doc]
+    for e in entries:
+        if e.get("coverage_68") is None:
+            continue
+        truth = format(e["truth"], ".5g") if doc["study"] == "coverage" else "from the prior"
+        print(
+            f"  truth {truth}: 68% coverage {e['coverage_68']:.3f} +- {e['coverage_68_err']:.3f} "
+            f"(nominal {doc['nominal_68']:.3f}), 90% coverage {e['coverage_90']:.3f} "
+            f"+- {e['coverage_90_err']:.3f}"
+        )
+    if doc.get("sbc_uniformity_pvalue") is not None:
+        print(f"  SBC rank uniformity: chi2 p = {doc['sbc_uniformity_pvalue']:.3f}")
+    if doc.get("n_failed"):
+        print(f"  warning: {doc['n_failed']} toys failed (their files hold the error)")
+    t = doc["timing"]
+    rate = f", {t['toys_per_second']:.2f} toys/s" if t["toys_per_second"] else ""
+    print(
+        f"wrote {out}/coverage.json ({t['toys_computed']} toys computed in "
+        f"{t['seconds']:.0f} s{rate}, {t['executor']})"
+    )
+    return 0
+
+
 def _commands_log(results: Path) -> list[str]:
     path = results / "commands.txt"
     return path.read_text().splitlines() if path.is_file() else []
@@ -491,6 +544,56 @@ def build_parser() -> argparse.ArgumentParser:
     rpr.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
     _add_data_options(rpr)
     rpr.set_defaults(func=cmd_reproduce)
+    toy = sub.add_parser(
+        "toys",
+        help="pseudo-experiments: coverage of the profile / Bayesian intervals, or SBC",
+    )
+    toy.add_argument("model", help="a one-POI analysis (xsec, weak_mixing) or spec path")
+    _add_data_options(toy)
+    toy.add_argument("--study", required=True, choices=("coverage", "sbc"))
+    toy.add_argument(
+        "--method",
+        choices=("profile", "bayes"),
+        default=None,
+        help="intervals whose coverage is measured (coverage; default profile)",
+    )
+    toy.add_argument(
+        "--mode",
+        choices=("frequentist", "bayesian"),
+        default=None,
+        help="nuisances of the toys at the truth (frequentist, default for coverage) or drawn "
+        "from their priors (bayesian; SBC always)",
+    )
+    toy.add_argument("--n", type=_positive_int, required=True, help="toys per true value")
+    toy.add_argument(
+        "--truth",
+        type=float,
+        action="append",
+        default=None,
+        help="true POI value (repeatable; default the SM value)",
+    )
+    toy.add_argument("--seed", type=_nonnegative_int, default=None, help="study seed")
+    toy.add_argument("--out", type=Path, required=True, help="study folder")
+    toy.add_argument(
+        "--scheduler",
+        default=None,
+        help="Dask scheduler address, or 'local' for a LocalCluster (default: local processes)",
+    )
+    toy.add_argument(
+        "--workers",
+        type=_nonnegative_int,
+        default=None,
+        help="worker processes (default: all cores; 0 = this process)",
+    )
+    toy.add_argument(
+        "--resume", action="store_true", help="continue the study in --out (same options)"
+    )
+    toy.add_argument("--chains", type=_positive_int, default=None, help="NUTS chains per toy")
+    toy.add_argument("--draws", type=_positive_int, default=None, help="NUTS draws per chain")
+    toy.add_argument("--tune", type=_nonnegative_int, default=None, help="NUTS tuning steps")
+    toy.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
+    toy.add_argument("--no-plots", action="store_true")
+    toy.set_defaults(func=cmd_toys)
     return parser
 
 

@@ -1,0 +1,1209 @@
+"""Pseudo-experiments (toys): coverage of the profile-likelihood and Bayesian intervals, and
+simulation-based calibration (SBC) of the posterior.
+
+Toys
+----
+A toy is Poisson data drawn from the forward model at a set of true parameter values
+(:func:`generate_toy`). Its random numbers come from :func:`toy_rng`, a generator seeded with
+the pair (study seed, toy index), so every toy is reproducible on its own: whichever worker
+computes it, in whatever order, after whatever interruption. Two ways to choose the truth:
+
+``frequentist``
+    the POI at the given true value, every nuisance at its nominal value (the centre of its
+    prior). The constraint terms of the likelihood keep their nominal centres: the auxiliary
+    measurements behind them (the global observables) are *not* re-drawn per toy, they are
+    held at the values that were measured. This is the simple reading of the paper's Wilks
+    test with its nominal priors, and it is conditional on the auxiliary measurements having
+    come out exactly at the truth; with systematics that matter (the 10% flux normalization
+    does for σ) the intervals, whose width includes those systematics, then over-cover,
+    because the data only fluctuate by their Poisson part (xsec at σ_SM, 500 toys: 85% and
+    98% for the nominal 68% and 90%; the pulls have a standard deviation of 0.68).
+``bayesian``
+    nuisances drawn from their spec priors (:meth:`~cevns_bayes.spec.Prior.sample`), the POI
+    at the given truth or, with no truth (SBC), drawn from its prior too. For Gaussian
+    constraints this is equivalent, for coverage, to re-drawing the global observables around
+    a fixed truth: both shift the difference "truth − constraint centre" by a N(0, σ) amount.
+    It is the ensemble in which Wilks' theorem is tested with the systematics included
+    (xsec at σ_SM, 500 toys: 66% ± 2% and 89% ± 1.4%, nominal 68.3% and 90%).
+
+Studies
+-------
+``coverage``, ``method="profile"``
+    per toy a MIGRAD fit, then the POI fixed at its truth and the nuisances profiled:
+    the truth is inside the Δχ² ≤ 1 (2.706) interval iff 2 (NLL(truth) − NLL_min) ≤ 1
+    (2.706). For one POI this is exactly the check "truth inside the scanned interval",
+    without the scan. Several true values give the coverage curve.
+``coverage``, ``method="bayes"``
+    per toy NUTS (2 chains × 300 draws after 300 tuning steps by default); is the truth
+    inside the 68% / 90% HDI and equal-tailed interval?
+``sbc``
+    truths from the priors (``bayesian`` toys), NUTS 2 × 200 (+200 tuning), the draws thinned
+    to L = 19 and the rank of the true POI among them (0..19). A calibrated posterior gives
+    uniform ranks (Talts et al. 2018): χ² test on 5 rank bins. For ``sigma`` the SBC prior
+    is the sub-range Uniform(100, 300) of the spec's flat [0, 600] (:func:`sbc_spec`): toys
+    drawn near 0 or 600 (no CEvNS signal, or three times the SM) would be spent on rates far
+    from anything the measurement is about and on posteriors piled against a prior edge,
+    which a small NUTS run samples badly. The posterior is sampled with the same sub-range
+    prior, so the check is exact for that prior. The same toys also give the prior-averaged
+    coverage of the credible intervals, which must be nominal for a correct posterior.
+
+Execution
+---------
+:func:`run_study` writes ``DIR/study.json`` (the definition), then computes the missing toys and
+writes each as ``DIR/toys/<index>.json`` (index zero-padded to 6 digits; atomically) the moment it
+arrives, so an interrupted study resumes (``resume=True``) where it stopped without recomputing or
+losing any finished toy. The toys run in a local process pool (``spawn`` context: a clean process
+per worker, no inherited threads or locks from the parent, the same behaviour as Dask workers and on
+every platform; pytensor's on-disk compile cache means a worker only re-runs the graph rewrites, a
+few seconds, not the C compilation), in-process (``workers=0``) or on Dask (``scheduler``: an
+address, or ``"local"`` for a LocalCluster). Each worker process (per thread) builds the forward
+model and compiles the likelihood or the NUTS step once, in a module-level cache, and reuses it for
+every toy: the observed counts are an input of the compiled functions, not a constant of the graph.
+Every toy runs with numpy's BLAS on one thread (:func:`run_toy`), so its record is bit-for-bit the
+same on any executor. A killed parent takes its pool workers with it (they watch it). At the end
+``DIR/coverage.json`` and a figure summarize the toys.
+
+Toy index ``i`` of a study with true values t_0 .. t_{k-1} has truth t_{i mod k}; a study of
+``n`` toys per truth has indices 0 .. n·k − 1, so ``n`` can grow on resume.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import math
+import os
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from cevns_bayes import constants as c
+from cevns_bayes.errors import CevnsBayesError, ConfigError
+from cevns_bayes.inference.profile import DCHI2_1D, ProfileLikelihood
+
+STUDIES = ("coverage", "sbc")
+METHODS = ("profile", "bayes")
+MODES = ("frequentist", "bayesian")
+#: Sub-range prior of ``sigma`` (1e-40 cm²) for SBC (see the module docstring)
+SBC_SIGMA_PRIOR = (100.0, 300.0)
+#: NUTS settings per study: chains, draws and tuning steps per chain
+BAYES_DEFAULTS = {
+    "coverage": {"chains": 2, "draws": 300, "tune": 300},
+    "sbc": {"chains": 2, "draws": 200, "tune": 200},
+}
+#: Posterior draws ranked per SBC toy (ranks 0..L) and rank-histogram bins of the χ² test
+SBC_RANKED_DRAWS = 19
+SBC_RANK_BINS = 5
+#: Nominal coverage of the Wilks 1-D intervals (Δχ² ≤ 1, 2.706) and of 68% / 90% credible ones
+NOMINAL = {
+    "profile": {"68": float(stats.chi2.cdf(DCHI2_1D["68"], 1)), "90": 0.90},
+    "bayes": {"68": 0.68, "90": 0.90},
+}
+#: Failures of one toy's fit or sampler: recorded in its file instead of stopping the study
+#: (errors of this package, e.g. a ConfigError, still stop it)
+TOY_ERRORS = (ArithmeticError, ValueError, RuntimeError, np.linalg.LinAlgError)
+
+
+# --- random numbers and toy data ------------------------------------------------------------------
+def toy_rng(study_seed: int, index: int) -> np.random.Generator:
+    """The generator of toy ``index`` in a study: ``np.random.default_rng([study_seed, index])``.
+
+    NumPy's SeedSequence hashes the pair into an independent stream, so every toy is
+    reproducible from (study seed, toy index) alone and toys never share random numbers.
+    """
+    return np.random.default_rng([int(study_seed), int(index)])
+
+
+def sampler_seed(study_seed: int, index: int) -> int:
+    """Seed of the NUTS run of a toy: a third stream, independent of the toy's data stream."""
+    return int(np.random.SeedSequence([int(study_seed), int(index), 1]).generate_state(1)[0])
+
+
+@dataclass(frozen=True)
+class Toy:
+    """One pseudo-experiment: the true parameters, the expected and the drawn counts."""
+
+    index: int
+    seed: int
+    mode: str
+    params: dict[str, float]  # POIs and nuisances of the spec at their true values
+    expected: np.ndarray  # (n_pe, n_t)
+    counts: np.ndarray  # (n_pe, n_t), integers
+
+
+def expected_counts(spec, prof_or_model, values: Mapping[str, float]) -> np.ndarray:
+    """Expected counts per bin at POI and nuisance ``values``.
+
+    ``prof_or_model`` is a :class:`ProfileLikelihood` (its compiled expectation) or a
+    :class:`~cevns_bayes.model.ForwardModel` (``evaluate``, with ``sigma`` turned into
+    ``cevns_norm = sigma / <sigma>_SM(R_n)`` as :func:`~cevns_bayes.inference.bayes.
+    forward_parameters` does, and the spec's fixed values).
+    """
+    if isinstance(prof_or_model, ProfileLikelihood):
+        total, _ = prof_or_model.expected(values)
+        return np.asarray(total, float)
+    from cevns_bayes.inference.bayes import DIRECT_POIS
+    from cevns_bayes.model.forward import COMPONENTS
+
+    model = prof_or_model
+    reg = {k: float(v) for k, v in spec.fixed.items()}
+    reg.update({n: float(values[n]) for n in spec.nuisances})
+    reg.update({n: float(values[n]) for n in spec.pois if n in DIRECT_POIS})
+    if "sigma" in spec.pois:
+        sigma_sm = model.evaluate(reg)["sigma_sm_total_1e40cm2"]
+        reg["cevns_norm"] = float(values["sigma"]) / sigma_sm
+    ev = model.evaluate(reg)
+    return np.asarray(sum(ev[k] for k in COMPONENTS), float)
+
+
+def generate_toy(
+    spec,
+    prof_or_model,
+    truth: Mapping[str, float] | None,
+    index: int,
+    seed: int,
+    mode: str = "frequentist",
+) -> Toy:
+    """Toy ``index`` of a study with seed ``seed``: Poisson counts around the expectation at the
+    true parameters.
+
+    ``mode="frequentist"``: POIs from ``truth`` (required), nuisances at their prior centres
+    (the constraint terms' auxiliary measurements stay at nominal: see the module docstring).
+    ``mode="bayesian"``: POIs from ``truth`` or, where it has none, drawn from their priors;
+    nuisances drawn from their priors. ``truth`` may also pin nuisances. Draw order (fixed,
+    so toys are reproducible): POIs, nuisances (spec order), then the counts, all from
+    :func:`toy_rng` ``(seed, index)``.
+    """
+    if mode not in MODES:
+        raise ConfigError(f"toy mode {mode!r} unknown; expected one of {', '.join(MODES)}")
+    truth = dict(truth or {})
+    for name in truth:
+        spec.prior(name)  # a ConfigError for a name that is not free in the spec
+    rng = toy_rng(seed, index)
+    params: dict[str, float] = {}
+    for name, poi in spec.pois.items():
+        if name in truth:
+            params[name] = float(truth[name])
+        elif mode == "bayesian":
+            params[name] = float(poi.prior.sample(rng))
+        else:
+            raise ConfigError(f"frequentist toys need the true value of the POI {name!r}")
+    for name, prior in spec.nuisances.items():
+        if name in truth:
+            params[name] = float(truth[name])
+        elif mode == "bayesian":
+            params[name] = float(prior.sample(rng))
+        else:
+            params[name] = float(prior.center)
+    mu = expected_counts(spec, prof_or_model, params)
+    counts = rng.poisson(mu)
+    return Toy(int(index), int(seed), mode, params, mu, counts)
+
+
+# --- the likelihood with the counts as an input ---------------------------------------------------
+class ObservedProfile(ProfileLikelihood):
+    """:class:`ProfileLikelihood` whose observed counts are an input of the compiled NLL.
+
+    :meth:`set_observed` swaps the data of a toy without recompiling. The Poisson term is
+    Σ [n ln μ − μ] with ln n! dropped (a constant of the data, so every Δχ² is unchanged);
+    μ is floored at 1e-300 inside the log, so a bin with μ = 0 and n = 0 contributes 0.
+    Everything else (fit, scan, interval, expected, goodness of fit) is the parent's.
+    """
+
+    def __init__(self, spec, model, observed: np.ndarray | None = None) -> None:
+        # not ProfileLikelihood.__init__: that compiles a graph with the counts as constants
+        import pytensor
+        import pytensor.tensor as pt
+
+        from cevns_bayes.inference.bayes import forward_parameters
+        from cevns_bayes.inference.grid import prior_logp_tensor
+        from cevns_bayes.model.forward import COMPONENTS
+
+        self.spec = spec
+        self.model = model
+        self.names = tuple(spec.pois) + tuple(spec.nuisances)
+        self.poi_names = tuple(spec.pois)
+        self.nuisance_names = tuple(spec.nuisances)
+        theta = pt.dvector("theta")
+        cevns_on = pt.dscalar("cevns_on")
+        n = pt.dmatrix("observed")
+        values = {name: theta[i] for i, name in enumerate(self.names)}
+        p = forward_parameters(spec, model, values)
+        p["cevns_norm"] = p.get("cevns_norm", pt.constant(1.0)) * cevns_on
+        comps = model.components(p)
+        total = sum(comps[k] for k in COMPONENTS)
+        nll = pt.sum(total) - pt.sum(n * pt.log(pt.maximum(total, 1e-300)))
+        for name in self.nuisance_names:
+            nll = nll - prior_logp_tensor(spec.nuisances[name], values[name])
+        grad = pytensor.grad(nll, theta)
+        self._fn = pytensor.function([theta, cevns_on, n], [nll, grad])
+        counts = pt.stack([comps[k].sum() for k in COMPONENTS])
+        self._expected_fn = pytensor.function(
+            [theta, cevns_on], [total, counts, *(comps[k] for k in COMPONENTS)]
+        )
+        self.bounds = []
+        for name in self.names:
+            prior = spec.prior(name)
+            lo, hi = prior.support
+            self.bounds.append((lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None))
+        self.start = np.array(
+            [spec.pois[name].initial for name in self.poi_names]
+            + [spec.nuisances[name].center for name in self.nuisance_names]
+        )
+        self.nominal = dict(zip(self.names, self.start))
+        self._cache = None
+        self.cevns_on = 1.0
+        self.nfcn = 0
+        self.observed = np.zeros(model.observed.shape)
+        self.set_observed(model.observed if observed is None else observed)
+
+    def set_observed(self, counts) -> None:
+        """Use ``counts`` (shape of the binning) as the data from now on."""
+        counts = np.asarray(counts, float)
+        if counts.shape != self.observed.shape:
+            raise ConfigError(
+                f"observed counts have shape {counts.shape}; the binning has {self.observed.shape}"
+            )
+        self.observed = counts
+        self._cache = None
+
+    def _eval(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        key = theta.tobytes()
+        if self._cache is not None and self._cache[0] == key and self._cache[1] == self.cevns_on:
+            return self._cache[2], self._cache[3]
+        value, grad = self._fn(theta, self.cevns_on, self.observed)
+        self.nfcn += 1
+        self._cache = (key, self.cevns_on, float(value), np.asarray(grad))
+        return float(value), self._cache[3]
+
+
+# --- NUTS with the counts as data -----------------------------------------------------------------
+class PosteriorSampler:
+    """The PyMC model of a spec with the counts in ``pm.Data``, and one NUTS step compiled once.
+
+    The model is the one :func:`~cevns_bayes.inference.bayes.build_pymc_model` builds for an
+    unfolded spec (the same priors, ``forward_parameters`` and Poisson likelihood), without its
+    Deterministics. Per toy, ``pm.set_data`` swaps the counts and the NUTS step is reset to its
+    fresh state, so a toy's draws depend only on its counts and seed.
+
+    The mass matrix is dense and fixed: the inverse Hessian of −ln p in the sampler's
+    unconstrained coordinates at the starting point, for the Asimov data of that point (the
+    expected Fisher information plus the prior's curvature; finite differences of the compiled
+    gradient). NUTS is exact with any fixed metric; this one removes the σ–flux-normalization
+    correlation that a diagonal metric (adapted from scratch in every toy) pays for with long
+    trajectories, and only the step size is tuned per toy. It is computed from fixed inputs,
+    so every worker gets the same one. (Not at the Asimov posterior *mode*: ε_E is clipped at
+    0 per PE sub-bin, which puts a kink in the likelihood at eff_pca ≈ −0.55 that an
+    optimizer can stop on, where the Hessian along eff_pca is meaningless.)
+    """
+
+    def __init__(self, spec, model, *, target_accept: float | None = None) -> None:
+        import pymc as pm
+        from pymc.step_methods.hmc.quadpotential import QuadPotentialFull
+
+        from cevns_bayes.inference.bayes import forward_parameters
+        from cevns_bayes.model.forward import COMPONENTS
+
+        if spec.sampler.multimodal != "none":
+            raise ConfigError(f"{spec.name}: toys do not support folded (multimodal) specs")
+        self.spec = spec
+        self.model = model
+        #: where every chain starts: the POI's initial value, the nuisances' prior centres
+        self.start = {n: spec.pois[n].initial for n in spec.pois}
+        self.start.update({n: p.default_initial() for n, p in spec.nuisances.items()})
+        with pm.Model() as pm_model:
+            data = pm.Data("counts", np.asarray(model.observed, float))
+            values: dict[str, Any] = {}
+            for name, poi in spec.pois.items():
+                values[name] = poi.prior.pymc(name, initval=poi.initial)
+            for name, prior in spec.nuisances.items():
+                values[name] = prior.pymc(name, initval=self.start[name])
+            p = forward_parameters(spec, model, values)
+            comps = model.components(p)
+            pm.Poisson("observed", mu=sum(comps[k] for k in COMPONENTS), observed=data)
+        self.pm_model = pm_model
+        # the metric: Hessian of −ln p at the starting point for the Asimov data there
+        pm.set_data({"counts": expected_counts(spec, model, self.start)}, model=pm_model)
+        # NUTS and this function both work on the continuous value variables, in this order
+        value_vars = pm_model.continuous_value_vars
+        fn = pm_model.logp_dlogp_function(ravel_inputs=True)
+        fn.set_extra_values({})
+        ip = pm_model.initial_point()
+        x0 = np.concatenate([np.atleast_1d(ip[v.name]).ravel() for v in value_vars])
+        n = x0.size
+        hess = np.empty((n, n))
+        for j in range(n):
+            h = 1e-4 * max(1.0, abs(x0[j]))
+            e = np.zeros(n)
+            e[j] = h
+            hess[:, j] = (np.asarray(fn(x0 - e)[1]) - np.asarray(fn(x0 + e)[1])) / (2.0 * h)
+        hess = 0.5 * (hess + hess.T)
+        w, v = np.linalg.eigh(hess)
+        w = np.clip(w, 1e-8 * w.max(), None)
+        self.cov = (v / w) @ v.T
+        self.step = pm.NUTS(
+            model=pm_model,
+            potential=QuadPotentialFull(self.cov),
+            target_accept=spec.sampler.target_accept if target_accept is None else target_accept,
+        )
+        self._fresh = copy.deepcopy(self.step.sampling_state)
+
+    def sample(
+        self, counts, *, seed: int, chains: int, draws: int, tune: int
+    ) -> tuple[dict[str, np.ndarray], int]:
+        """POI draws per chain ``{name: (chains, draws)}`` and the number of divergences."""
+        import pymc as pm
+
+        pm.set_data({"counts": np.asarray(counts, float)}, model=self.pm_model)
+        self.step.sampling_state = copy.deepcopy(self._fresh)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            trace = pm.sample(
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=1,
+                step=self.step,
+                random_seed=seed,
+                progressbar=False,
+                compute_convergence_checks=False,
+                return_inferencedata=False,
+                model=self.pm_model,
+            )
+        out = {n: np.array(trace.get_values(n, combine=False)) for n in self.spec.pois}
+        divergences = int(np.sum(trace.get_sampler_stats("diverging", combine=True)))
+        return out, divergences
+
+
+# --- per-worker state -----------------------------------------------------------------------------
+def spec_fingerprint(spec) -> str:
+    """A short hash of the spec's full description (two specs differing in any prior differ)."""
+    text = json.dumps(spec.to_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class _WorkerState:
+    """The forward model of a spec and what a study kind compiles on it, built on first use."""
+
+    def __init__(self, spec, data_dir, flux, kind: str, target_accept: float | None) -> None:
+        from cevns_bayes.inference.bayes import build_forward_model
+
+        t0 = time.perf_counter()
+        self.spec = spec
+        self.model = build_forward_model(spec, data_dir=data_dir, flux=flux)
+        self.profile = ObservedProfile(spec, self.model) if kind == "profile" else None
+        self.sampler = (
+            PosteriorSampler(spec, self.model, target_accept=target_accept)
+            if kind == "bayes"
+            else None
+        )
+        self.build_s = time.perf_counter() - t0
+
+
+_LOCAL = threading.local()
+
+
+def worker_state(spec, data_dir, flux, kind: str, target_accept=None) -> _WorkerState:
+    """The cached state for (spec, data, study kind) in this process and thread."""
+    states = getattr(_LOCAL, "states", None)
+    if states is None:
+        states = _LOCAL.states = {}
+    key = (spec_fingerprint(spec), str(data_dir), str(flux), kind, target_accept)
+    if key not in states:
+        # one BLAS thread here too: the graph rewrites fold constant products with numpy
+        with _one_blas_thread():
+            states[key] = _WorkerState(spec, data_dir, flux, kind, target_accept)
+    return states[key]
+
+
+def _quiet_worker() -> None:
+    warnings.filterwarnings("ignore", message=".*could not link to a BLAS.*")
+    logging.getLogger("pymc").setLevel(logging.ERROR)
+
+
+def _init_pool_worker(parent: int) -> None:
+    """Local-pool initializer: quiet logs, leave Ctrl-C to the parent (which cancels), and
+    exit when the parent dies (a killed study must not leave workers computing toys that
+    nobody will write)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _quiet_worker()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+# --- one toy --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ToyTask:
+    """Everything a worker needs to compute toy ``index`` (picklable)."""
+
+    spec: Any
+    study: str
+    method: str
+    mode: str
+    seed: int
+    index: int
+    truth: dict[str, float] | None
+    data_dir: str | None = None
+    flux: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def run_toy(task: ToyTask) -> dict[str, Any]:
+    """Compute one toy and return its record (what ``toys/<index>.json`` holds).
+
+    The BLAS behind numpy (used by the compiled graph for its products) runs on one thread
+    here: a multi-threaded BLAS splits sums differently with the thread count, and the last
+    bits it changes would make a toy's fit depend on the worker it ran on.
+    """
+    _quiet_worker()
+    kind = "profile" if task.method == "profile" else "bayes"
+    with _one_blas_thread():
+        state = worker_state(
+            task.spec, task.data_dir, task.flux, kind, task.settings.get("target_accept")
+        )
+        logging.getLogger("pymc").setLevel(logging.ERROR)  # importing pymc resets it
+        try:
+            if kind == "profile":
+                return _profile_toy(state, task)
+            return _bayes_toy(state, task)
+        except CevnsBayesError:  # bad input, not a numerical failure of this toy
+            raise
+        except TOY_ERRORS as err:
+            return {"index": task.index, "error": f"{type(err).__name__}: {err}"}
+
+
+def _one_blas_thread():
+    """Limit numpy's BLAS to one thread (a context manager; see :func:`run_toy`)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a dependency of pymc and scipy's test stack
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _profile_toy(state: _WorkerState, task: ToyTask) -> dict[str, Any]:
+    prof = state.profile
+    poi = prof.poi_names[0]
+    toy = generate_toy(task.spec, prof, task.truth, task.index, task.seed, task.mode)
+    truth = toy.params[poi]
+    prof.set_observed(toy.counts)
+    best = prof.fit(start=prof.nominal)
+    if not best.valid:  # e.g. HESSE's exact EDM above MIGRAD's goal: continue from there
+        best = min(best, prof.fit(start=best.values), key=lambda r: (not r.valid, r.nll))
+    at_truth = prof.fit({poi: truth}, start=best.values, hesse=False)
+    if at_truth.nll < best.nll:  # the first fit stopped short of the minimum: restart there
+        again = prof.fit(start=at_truth.values)
+        if again.nll < best.nll:
+            best = again
+    dchi2 = max(2.0 * (at_truth.nll - best.nll), 0.0)
+    return {
+        "index": toy.index,
+        "truth": truth,
+        "params": toy.params,
+        "n_events": int(toy.counts.sum()),
+        "best": best.values[poi],
+        "hesse_error": best.errors.get(poi),
+        "nll_min": best.nll,
+        "dchi2_at_truth": dchi2,
+        "covered_68": bool(dchi2 <= DCHI2_1D["68"]),
+        "covered_90": bool(dchi2 <= DCHI2_1D["90"]),
+        "valid": bool(best.valid),
+        "valid_at_truth": bool(at_truth.valid),
+    }
+
+
+def _bayes_toy(state: _WorkerState, task: ToyTask) -> dict[str, Any]:
+    from cevns_bayes.inference.bayes import interval_summary
+
+    spec = task.spec
+    poi = next(iter(spec.pois))
+    toy = generate_toy(spec, state.model, task.truth, task.index, task.seed, task.mode)
+    truth = toy.params[poi]
+    s = task.settings
+    draws, divergences = state.sampler.sample(
+        toy.counts,
+        seed=sampler_seed(task.seed, task.index),
+        chains=s["chains"],
+        draws=s["draws"],
+        tune=s["tune"],
+    )
+    x = draws[poi]
+    summ = interval_summary(x)
+    rec: dict[str, Any] = {
+        "index": toy.index,
+        "truth": truth,
+        "params": toy.params,
+        "n_events": int(toy.counts.sum()),
+        "mean": summ["mean"],
+        "median": summ["median"],
+        "sd": summ["sd"],
+        "r_hat": _rhat(x),
+        "divergences": divergences,
+    }
+    for tag in ("68", "90"):
+        hdi, eti = summ[f"hdi_{tag}"], summ[f"eti_{tag}"]
+        rec[f"hdi_{tag}"] = hdi
+        rec[f"eti_{tag}"] = eti
+        rec[f"covered_{tag}"] = bool(hdi[0] <= truth <= hdi[1])
+        rec[f"covered_{tag}_eti"] = bool(eti[0] <= truth <= eti[1])
+    if task.study == "sbc":
+        ranked = thin(x.ravel(), s["ranks"])
+        rec["rank"] = int(np.sum(ranked < truth))
+        rec["n_ranked"] = int(ranked.size)
+    return rec
+
+
+def thin(x: np.ndarray, size: int) -> np.ndarray:
+    """``size`` draws evenly spaced over ``x`` (chains concatenated): far enough apart to be
+    nearly independent, which SBC needs for uniform ranks."""
+    x = np.asarray(x).ravel()
+    if size > x.size:
+        raise ConfigError(f"cannot thin {x.size} draws to {size}")
+    step = x.size / size
+    return x[(np.arange(size) * step + step / 2).astype(int)]
+
+
+def _rhat(x: np.ndarray) -> float:
+    """Split-r̂ of one variable (chains, draws); nan with fewer than 4 draws per chain."""
+    x = np.asarray(x, float)
+    if x.ndim != 2 or x.shape[1] < 4:
+        return float("nan")
+    half = x.shape[1] // 2
+    parts = np.concatenate([x[:, :half], x[:, half : 2 * half]], axis=0)
+    m, n = parts.shape
+    within = parts.var(axis=1, ddof=1).mean()
+    between = n * parts.mean(axis=1).var(ddof=1)
+    if within <= 0:
+        return float("nan")
+    return float(np.sqrt(((n - 1) / n * within + between / n) / within))
+
+
+# --- study definition -----------------------------------------------------------------------------
+def sm_value(poi: str, model=None) -> float:
+    """The Standard-Model value of a POI: σ_SM of the forward model, sin²θ_W(low Q²) = 0.23857,
+    flavor scales 1, NSI couplings 0."""
+    if poi == "sigma":
+        if model is None:
+            raise ConfigError("the SM cross section needs the forward model")
+        return float(model.evaluate()["sigma_sm_total_1e40cm2"])
+    if poi == "sin2_theta_w":
+        return float(c.SIN2_THETA_W_LOW_Q2)
+    if poi.startswith("scale_"):
+        return 1.0
+    if poi.startswith("eps_"):
+        return 0.0
+    raise ConfigError(f"no SM value known for {poi!r}")
+
+
+def sbc_spec(spec):
+    """The spec SBC samples: for ``sigma`` the prior becomes Uniform(100, 300) (module
+    docstring); other POIs keep their spec prior."""
+    from cevns_bayes.spec import Prior
+
+    if "sigma" in spec.pois:
+        lo, hi = SBC_SIGMA_PRIOR
+        return spec.replace_prior("sigma", Prior("flat", lower=lo, upper=hi))
+    return spec
+
+
+@dataclass
+class StudyDefinition:
+    """What ``study.json`` holds; a resumed run must match it in everything but ``n``."""
+
+    spec: Any
+    study: str
+    method: str
+    mode: str
+    poi: str
+    seed: int
+    truths: list[float] | None
+    n: int
+    settings: dict[str, Any]
+    data_dir: str
+    flux: str
+
+    @property
+    def n_total(self) -> int:
+        return self.n * (len(self.truths) if self.truths else 1)
+
+    def truth_of(self, index: int) -> dict[str, float] | None:
+        if not self.truths:
+            return None
+        return {self.poi: self.truths[index % len(self.truths)]}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.spec.name,
+            "study": self.study,
+            "method": self.method,
+            "mode": self.mode,
+            "poi": self.poi,
+            "seed": self.seed,
+            "truth": self.truths,
+            "n": self.n,
+            "settings": self.settings,
+            "data_dir": self.data_dir,
+            "flux": self.flux,
+            "spec": self.spec.to_dict(),
+        }
+
+
+def define_study(
+    spec,
+    study: str,
+    n: int,
+    seed: int | None = None,
+    *,
+    method: str | None = None,
+    mode: str | None = None,
+    truths: Sequence[float] | None = None,
+    data_dir=None,
+    flux=None,
+    chains: int | None = None,
+    draws: int | None = None,
+    tune: int | None = None,
+    target_accept: float | None = None,
+    ranks: int = SBC_RANKED_DRAWS,
+    model=None,
+) -> StudyDefinition:
+    """Validate the options of a study and fill in the defaults (see :func:`run_study`)."""
+    from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX
+
+    if study not in STUDIES:
+        raise ConfigError(f"study {study!r} unknown; expected one of {', '.join(STUDIES)}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ConfigError(f"n: expected a positive number of toys, got {n!r}")
+    if len(spec.pois) != 1:
+        raise ConfigError(
+            f"{spec.name}: toy studies need a single POI; this spec has {', '.join(spec.pois)}"
+        )
+    poi = next(iter(spec.pois))
+    if study == "sbc":
+        if method not in (None, "bayes"):
+            raise ConfigError("--study sbc calibrates the posterior: --method must be bayes")
+        if mode not in (None, "bayesian"):
+            raise ConfigError("--study sbc draws every truth from the priors: mode is bayesian")
+        if truths:
+            raise ConfigError("--study sbc draws the truth from the prior: give no --truth")
+        method, mode, spec = "bayes", "bayesian", sbc_spec(spec)
+    else:
+        method = method or "profile"
+        mode = mode or "frequentist"
+        if method not in METHODS:
+            raise ConfigError(f"method {method!r} unknown; expected one of {', '.join(METHODS)}")
+        if mode not in MODES:
+            raise ConfigError(f"mode {mode!r} unknown; expected one of {', '.join(MODES)}")
+    if spec.sampler.multimodal != "none":
+        raise ConfigError(f"{spec.name}: toys do not support folded (multimodal) specs")
+    data_dir = str(Path(data_dir or DEFAULT_DATA_DIR).resolve())
+    flux = str(flux or DEFAULT_FLUX)
+    if flux != "analytic":
+        flux = str(Path(flux).resolve())
+    if study == "coverage":
+        if not truths:
+            if model is None and poi == "sigma":
+                from cevns_bayes.inference.bayes import build_forward_model
+
+                model = build_forward_model(spec, data_dir=data_dir, flux=flux)
+            with _one_blas_thread():  # the same last bits on every machine (study.json)
+                truths = [sm_value(poi, model)]
+        truths = [float(t) for t in truths]
+        lo, hi = spec.pois[poi].prior.support
+        for t in truths:
+            if not (math.isfinite(t) and lo <= t <= hi):
+                raise ConfigError(
+                    f"--truth {t:g}: outside the prior support [{lo:g}, {hi:g}] of {poi}"
+                )
+        if len(set(truths)) != len(truths):
+            raise ConfigError(f"--truth repeats a value: {truths}")
+    else:
+        truths = None
+    seed = spec.sampler.seed if seed is None else int(seed)
+    if seed < 0:
+        raise ConfigError(f"seed: expected an integer >= 0, got {seed}")
+    settings: dict[str, Any] = {}
+    if method == "bayes":
+        d = BAYES_DEFAULTS[study]
+        settings = {
+            "chains": d["chains"] if chains is None else int(chains),
+            "draws": d["draws"] if draws is None else int(draws),
+            "tune": d["tune"] if tune is None else int(tune),
+            "target_accept": float(
+                spec.sampler.target_accept if target_accept is None else target_accept
+            ),
+        }
+        if settings["chains"] < 1 or settings["draws"] < 1 or settings["tune"] < 0:
+            raise ConfigError(f"NUTS settings out of range: {settings}")
+        if study == "sbc":
+            settings["ranks"] = int(ranks)
+            if not 1 <= ranks <= settings["chains"] * settings["draws"]:
+                raise ConfigError(
+                    f"ranks: {ranks} ranked draws need 1 <= L <= chains x draws "
+                    f"({settings['chains'] * settings['draws']})"
+                )
+    return StudyDefinition(
+        spec, study, method, mode, poi, seed, truths, int(n), settings, data_dir, flux
+    )
+
+
+# --- files ---------------------------------------------------------------------------------------
+def toy_path(out: Path, index: int) -> Path:
+    return Path(out) / "toys" / f"{index:06d}.json"
+
+
+def _finished(out: Path) -> dict[int, Path]:
+    folder = Path(out) / "toys"
+    found: dict[int, Path] = {}
+    if folder.is_dir():
+        for p in folder.glob("*.json"):
+            try:
+                found[int(p.stem)] = p
+            except ValueError:
+                continue
+    return found
+
+
+def read_toys(out: Path, n_total: int | None = None) -> list[dict[str, Any]]:
+    """The finished toy records of a study folder (indices below ``n_total``), by index."""
+    recs = []
+    for index, path in sorted(_finished(out).items()):
+        if n_total is not None and index >= n_total:
+            continue
+        recs.append(json.loads(path.read_text()))
+    return recs
+
+
+def _check_folder(out: Path, definition: StudyDefinition, resume: bool) -> None:
+    done = _finished(out)
+    study_json = out / "study.json"
+    if done and not resume:
+        raise ConfigError(
+            f"--out {out}: already holds {len(done)} finished toys; pass --resume to continue "
+            "that study, or choose a new --out"
+        )
+    if resume and study_json.is_file():
+        try:
+            old = json.loads(study_json.read_text())
+        except (OSError, ValueError) as err:
+            raise ConfigError(f"{study_json}: unreadable ({err}); cannot resume") from None
+        new = json.loads(json.dumps(definition.to_dict()))
+        differ = sorted(k for k in set(old) | set(new) if k != "n" and old.get(k) != new.get(k))
+        if differ:
+            shown = "; ".join(f"{k}: {old.get(k)!r} -> {new.get(k)!r}" for k in differ[:3])
+            if "spec" in differ:
+                shown += " (the analysis spec differs)"
+            raise ConfigError(
+                f"--resume {out}: this run does not match the study there ({shown}); use the "
+                "same options or a new --out"
+            )
+    elif resume and done:
+        raise ConfigError(f"--resume {out}: toys without a study.json; choose a new --out")
+
+
+# --- execution -----------------------------------------------------------------------------------
+class _Progress:
+    """A one-line toy counter on stderr (rewritten in a terminal, a line per 10% otherwise)."""
+
+    def __init__(self, total: int, done: int, enabled: bool) -> None:
+        self.total, self.done, self.enabled = total, done, enabled
+        self.start_done = done
+        self.t0 = time.perf_counter()
+        self.tty = sys.stderr.isatty()
+        self._last_decile = -1
+        if enabled:
+            self._show()
+
+    def update(self, k: int = 1) -> None:
+        self.done += k
+        if self.enabled:
+            self._show()
+
+    def _show(self) -> None:
+        dt = time.perf_counter() - self.t0
+        new = self.done - self.start_done
+        rate = new / dt if dt > 0 and new else 0.0
+        left = self.total - self.done
+        eta = f", ETA {left / rate:.0f} s" if rate > 0 and left else ""
+        line = f"toys {self.done}/{self.total} ({rate:.2f}/s{eta})"
+        if self.tty:
+            end = "\n" if self.done >= self.total else ""
+            print(f"\r{line}\033[K", end=end, file=sys.stderr, flush=True)
+        else:
+            decile = int(10 * self.done / max(self.total, 1))
+            if decile != self._last_decile or self.done >= self.total:
+                self._last_decile = decile
+                print(line, file=sys.stderr, flush=True)
+
+
+def _execute(
+    tasks: list[ToyTask],
+    on_result: Callable[[dict], None],
+    *,
+    scheduler: str | None,
+    workers: int | None,
+) -> dict[str, Any]:
+    """Run the tasks; call ``on_result`` in this process as each toy finishes."""
+    if not tasks:
+        return {"executor": "none", "workers": 0}
+    if scheduler is None and workers == 0:
+        _quiet_worker()
+        for t in tasks:
+            on_result(run_toy(t))
+        return {"executor": "in-process", "workers": 1}
+    if scheduler is None:
+        return _execute_pool(tasks, on_result, workers)
+    return _execute_dask(tasks, on_result, scheduler, workers)
+
+
+def _execute_pool(tasks, on_result, workers) -> dict[str, Any]:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    n_workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+    ex = ProcessPoolExecutor(
+        max_workers=n_workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_pool_worker,
+        initargs=(os.getpid(),),
+    )
+    try:
+        pending = {ex.submit(run_toy, t) for t in tasks}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                on_result(fut.result())
+    except BaseException:
+        ex.shutdown(wait=True, cancel_futures=True)
+        raise
+    ex.shutdown(wait=True)
+    return {"executor": "local-pool", "workers": n_workers}
+
+
+def _execute_dask(tasks, on_result, scheduler: str, workers) -> dict[str, Any]:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as err:
+        raise ConfigError(
+            "--scheduler needs Dask distributed (pip install 'cevns-bayes[dask]')"
+        ) from err
+    cluster = None
+    if scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=max(1, workers or os.cpu_count() or 1),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="30s")
+        except (OSError, TimeoutError) as err:
+            raise ConfigError(f"--scheduler {scheduler}: cannot connect ({err})") from None
+    futures = []
+    try:
+        n_workers = len(client.scheduler_info().get("workers", {}))
+        futures = [client.submit(run_toy, t, pure=False) for t in tasks]
+        for fut in as_completed(futures):
+            on_result(fut.result())
+    finally:
+        if futures:
+            client.cancel(futures)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return {"executor": "dask-local" if cluster else f"dask {scheduler}", "workers": n_workers}
+
+
+def run_study(
+    spec,
+    study: str,
+    n: int,
+    out: str | Path,
+    seed: int | None = None,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    plots: bool = True,
+    **opts,
+) -> dict[str, Any]:
+    """Run (or resume) a toy study into folder ``out`` and return its ``coverage.json``.
+
+    Args:
+        study: ``"coverage"`` or ``"sbc"``.
+        n: toys per true value.
+        seed: study seed (default: the spec's sampler seed).
+        scheduler: None for a local process pool; a Dask scheduler address, or ``"local"``
+            for a Dask LocalCluster.
+        workers: pool processes (default: all cores; ``0`` runs in this process) or
+            LocalCluster workers.
+        resume: continue the study already in ``out`` (it must have the same definition;
+            ``n`` may change).
+        opts: ``method`` (``"profile"``/``"bayes"``), ``mode`` (``"frequentist"``/
+            ``"bayesian"``), ``truths`` (POI values; default the SM value), ``data_dir``,
+            ``flux``, NUTS ``chains``/``draws``/``tune``/``target_accept``, SBC ``ranks``.
+    """
+    from cevns_bayes.output import write_json
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: is a file, expected a folder")
+    definition = define_study(spec, study, n, seed, **opts)
+    _check_folder(out, definition, resume)
+    write_json(out / "study.json", definition.to_dict())
+    done = _finished(out)
+    todo = [i for i in range(definition.n_total) if i not in done]
+    tasks = [
+        ToyTask(
+            definition.spec,
+            definition.study,
+            definition.method,
+            definition.mode,
+            definition.seed,
+            i,
+            definition.truth_of(i),
+            definition.data_dir,
+            definition.flux,
+            definition.settings,
+        )
+        for i in todo
+    ]
+    bar = _Progress(definition.n_total, definition.n_total - len(todo), progress)
+    first: list[float] = []
+
+    def on_result(rec: dict) -> None:
+        write_json(toy_path(out, int(rec["index"])), rec)
+        if not first:
+            first.append(time.perf_counter() - t0)
+        bar.update()
+
+    info = _execute(tasks, on_result, scheduler=scheduler, workers=workers)
+    wall = time.perf_counter() - t0
+    doc = aggregate(definition, read_toys(out, definition.n_total))
+    doc["timing"] = {
+        "seconds": wall,
+        "toys_computed": len(tasks),
+        "toys_per_second": len(tasks) / wall if tasks else None,
+        "first_toy_s": first[0] if first else None,
+        **info,
+        "previous_runs": _previous_runs(out / "coverage.json") if resume else [],
+    }
+    if plots:
+        doc["plot"] = _write_plot(out, definition, doc)
+    write_json(out / "coverage.json", doc)
+    return doc
+
+
+def _previous_runs(path: Path) -> list[dict]:
+    """The timings of the earlier runs of a resumed study (from its last coverage.json)."""
+    try:
+        timing = json.loads(path.read_text()).get("timing") or {}
+    except (OSError, ValueError):
+        return []
+    earlier = timing.pop("previous_runs", None) or []
+    return [*earlier, timing] if timing else earlier
+
+
+# --- aggregation ---------------------------------------------------------------------------------
+def _binomial(k: int, n: int) -> tuple[float | None, float | None]:
+    if n == 0:
+        return None, None
+    p = k / n
+    return p, math.sqrt(p * (1.0 - p) / n)
+
+
+def _coverage_entry(recs: list[dict], nominal: Mapping[str, float]) -> dict[str, Any]:
+    ok = [r for r in recs if "error" not in r]
+    out: dict[str, Any] = {"n_toys": len(ok), "n_failed": len(recs) - len(ok)}
+    for tag in ("68", "90"):
+        p, err = _binomial(sum(bool(r[f"covered_{tag}"]) for r in ok), len(ok))
+        out[f"coverage_{tag}"] = p
+        out[f"coverage_{tag}_err"] = err
+        out[f"pull_from_nominal_{tag}"] = (p - nominal[tag]) / err if err else None
+        if ok and f"covered_{tag}_eti" in ok[0]:
+            p, err = _binomial(sum(bool(r[f"covered_{tag}_eti"]) for r in ok), len(ok))
+            out[f"coverage_{tag}_eti"] = p
+            out[f"coverage_{tag}_eti_err"] = err
+    if ok and "dchi2_at_truth" in ok[0]:
+        d = np.array([r["dchi2_at_truth"] for r in ok])
+        out["n_invalid_fits"] = sum(not (r["valid"] and r["valid_at_truth"]) for r in ok)
+        out["wilks_ks_pvalue"] = float(stats.kstest(d, stats.chi2(1).cdf).pvalue)
+        pulls = np.array(
+            [(r["best"] - r["truth"]) / r["hesse_error"] for r in ok if r.get("hesse_error")]
+        )
+        if pulls.size > 1:
+            out["pull_mean"] = float(pulls.mean())
+            out["pull_sd"] = float(pulls.std(ddof=1))
+    if ok and "divergences" in ok[0]:
+        out["divergent_toys"] = sum(r["divergences"] > 0 for r in ok)
+        rh = np.array([r["r_hat"] for r in ok], float)
+        out["r_hat_max"] = float(np.nanmax(rh)) if np.isfinite(rh).any() else None
+    return out
+
+
+def sbc_uniformity(ranks: Iterable[int], n_ranked: int, bins: int = SBC_RANK_BINS) -> dict:
+    """Rank histogram (values 0..L) and the χ² p-value of its ``bins``-bin version against
+    uniform (expected counts in proportion to the rank values each bin holds)."""
+    ranks = np.asarray(list(ranks), int)
+    values = n_ranked + 1
+    hist = np.bincount(ranks, minlength=values)[:values]
+    which = np.arange(values) * bins // values
+    observed = np.bincount(which, weights=hist, minlength=bins)
+    expected = np.bincount(which, minlength=bins) / values * ranks.size
+    p = float(stats.chisquare(observed, expected).pvalue) if ranks.size else None
+    return {
+        "rank_histogram": hist.tolist(),
+        "rank_bins": observed.astype(int).tolist(),
+        "rank_bins_expected": expected.tolist(),
+        "sbc_uniformity_pvalue": p,
+    }
+
+
+def aggregate(definition: StudyDefinition, recs: list[dict]) -> dict[str, Any]:
+    """The ``coverage.json`` document of a study from its toy records."""
+    nominal = NOMINAL[definition.method]
+    doc: dict[str, Any] = {
+        "study": definition.study,
+        "method": definition.method,
+        "mode": definition.mode,
+        "model": definition.spec.name,
+        "poi": definition.poi,
+        "seed": definition.seed,
+        "n_toys": 0,
+    }
+    if definition.truths is not None:
+        doc["truth"] = definition.truths[0] if len(definition.truths) == 1 else definition.truths
+    else:
+        lo, hi = definition.spec.pois[definition.poi].prior.support
+        doc["truth"] = {"prior": [lo, hi]}
+    doc.update(_coverage_entry(recs, nominal))
+    doc["nominal_68"] = nominal["68"]
+    doc["nominal_90"] = nominal["90"]
+    if definition.truths is not None and len(definition.truths) > 1:
+        per = []
+        for j, t in enumerate(definition.truths):
+            sub = [r for r in recs if int(r["index"]) % len(definition.truths) == j]
+            per.append({"truth": t, **_coverage_entry(sub, nominal)})
+        doc["per_truth"] = per
+    if definition.study == "sbc":
+        ok = [r for r in recs if "error" not in r]
+        doc.update(sbc_uniformity([r["rank"] for r in ok], definition.settings["ranks"]))
+        doc["ranked_draws"] = definition.settings["ranks"]
+    if definition.settings:
+        doc["settings"] = definition.settings
+    return doc
+
+
+# --- figures -------------------------------------------------------------------------------------
+def _write_plot(out: Path, definition: StudyDefinition, doc: dict) -> str | None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from cevns_bayes.output import save_figure
+
+    if doc["n_toys"] == 0:
+        return None
+    if definition.study == "sbc":
+        fig, name = sbc_figure(doc), "sbc_ranks.png"
+    else:
+        recs = [r for r in read_toys(out, definition.n_total) if "error" not in r]
+        fig, name = coverage_figure(doc, recs), "coverage.png"
+    save_figure(fig, out / name)
+    plt.close(fig)
+    return name
+
+
+def coverage_figure(doc: dict, recs: list[dict]):
+    """Coverage against the true value with ±1σ binomial bars and the nominal levels; for the
+    profile method also the distribution of Δχ²(truth) against Wilks' χ²₁."""
+    import matplotlib.pyplot as plt
+
+    profile = doc["method"] == "profile"
+    ncols = 2 if profile else 1
+    fig, axes = plt.subplots(1, ncols, figsize=(5.2 * ncols, 4.0), squeeze=False)
+    ax = axes[0, 0]
+    entries = doc.get("per_truth") or [
+        {k: doc[k] for k in doc if k.startswith("coverage") or k == "n_toys"}
+        | {"truth": doc["truth"]}
+    ]
+    x = np.array([e["truth"] for e in entries], float)
+    span = (x.max() - x.min()) or max(abs(x[0]) * 0.2, 0.05)
+    for tag, color, shift in (("68", "C0", -0.01), ("90", "C1", 0.01)):
+        y = np.array([e[f"coverage_{tag}"] for e in entries], float)
+        yerr = np.array([e[f"coverage_{tag}_err"] for e in entries], float)
+        ax.errorbar(
+            x + shift * span, y, yerr=yerr, fmt="o", color=color, capsize=3,
+            label=f"{tag}% interval",
+        )  # fmt: skip
+        ax.axhline(doc[f"nominal_{tag}"], color=color, ls="--", lw=1)
+    ax.set_xlim(x.min() - 0.3 * span, x.max() + 0.3 * span)
+    ax.set_xlabel(f"true {doc['poi']}")
+    ax.set_ylabel("coverage")
+    ax.set_ylim(0.4, 1.03)
+    what = "profile likelihood (Wilks)" if profile else "Bayesian HDI"
+    ax.set_title(f"{doc['model']}: {what}, {doc['mode']} toys, n = {doc['n_toys']}", fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
+    if profile:
+        ax = axes[0, 1]
+        d = np.sort([r["dchi2_at_truth"] for r in recs])
+        ax.step(d, np.arange(1, d.size + 1) / d.size, where="post", label="toys")
+        grid = np.linspace(0, max(6.0, float(d.max()) if d.size else 6.0), 200)
+        ax.plot(grid, stats.chi2(1).cdf(grid), "k--", lw=1, label=r"$\chi^2_1$ (Wilks)")
+        for level in DCHI2_1D.values():
+            ax.axvline(level, color="0.6", lw=0.8)
+        ax.set_xlim(0, 6)
+        ax.set_xlabel(r"$\Delta\chi^2$ at the truth")
+        ax.set_ylabel("cumulative fraction")
+        ax.set_title(f"KS p = {doc.get('wilks_ks_pvalue', float('nan')):.3f}", fontsize=9)
+        ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def sbc_figure(doc: dict):
+    """SBC rank histogram with the 99% band of a uniform histogram."""
+    import matplotlib.pyplot as plt
+
+    hist = np.asarray(doc["rank_histogram"], float)
+    n = hist.sum()
+    k = hist.size
+    fig, ax = plt.subplots(figsize=(5.5, 4.0))
+    lo, hi = stats.binom.ppf([0.005, 0.995], n, 1.0 / k)
+    ax.axhspan(lo, hi, color="0.85", label="99% band (uniform)")
+    ax.axhline(n / k, color="0.4", lw=1)
+    ax.bar(np.arange(k), hist, width=0.9, color="C0", label="toys")
+    ax.set_xlabel(f"rank of the true {doc['poi']} among {k - 1} posterior draws")
+    ax.set_ylabel("toys")
+    ax.set_title(
+        f"{doc['model']} SBC, n = {doc['n_toys']}: "
+        f"χ² p = {doc['sbc_uniformity_pvalue']:.3f} ({len(doc['rank_bins'])} bins)",
+        fontsize=9,
+    )
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

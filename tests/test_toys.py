@@ -1,0 +1,382 @@
+"""Pseudo-experiments of :mod:`cevns_bayes.toys`: reproducible toy data, the likelihood with the
+counts as an input, study folders (resume, refusals), the local pool and a Dask LocalCluster,
+the SBC rank test and the ``toys`` command.
+
+Most tests run the toys in this process (``workers=0``), sharing one compiled likelihood; one
+test starts a process pool and one a Dask LocalCluster (each worker compiles once, ~10 s).
+
+Slow (``make test-slow``): 200 toys of the profile-likelihood coverage for σ at the SM value,
+and the reproducibility of a Bayesian (NUTS) toy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.special import gammaln
+
+from cevns_bayes import toys
+from cevns_bayes.cli import main
+from cevns_bayes.errors import ConfigError
+from cevns_bayes.inference.profile import DCHI2_1D, ProfileLikelihood
+from cevns_bayes.spec import load_spec
+
+SEED = 4242
+COVERAGE_KEYS = {
+    "study",
+    "n_toys",
+    "poi",
+    "truth",
+    "coverage_68",
+    "coverage_90",
+    "coverage_68_err",
+    "coverage_90_err",
+}
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return load_spec("xsec")
+
+
+@pytest.fixture(scope="module")
+def definition(spec):
+    return toys.define_study(spec, "coverage", 6, SEED)
+
+
+@pytest.fixture(scope="module")
+def state(spec, definition):
+    """The in-process worker state (the same cache entry ``workers=0`` studies use)."""
+    return toys.worker_state(spec, definition.data_dir, definition.flux, "profile")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory, spec):
+    """An uninterrupted study of 6 toys at the SM value, in this process."""
+    out = tmp_path_factory.mktemp("reference")
+    doc = toys.run_study(spec, "coverage", 6, out, SEED, workers=0, progress=False)
+    return out, doc
+
+
+def _files(out: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted((out / "toys").glob("*.json"))}
+
+
+def _without_timing(doc: dict) -> dict:
+    return {k: v for k, v in doc.items() if k != "timing"}
+
+
+# --- toy data -------------------------------------------------------------------------------------
+def test_toy_rng_is_a_function_of_seed_and_index():
+    a = toys.toy_rng(7, 3).random(5)
+    assert np.array_equal(a, toys.toy_rng(7, 3).random(5))
+    assert np.array_equal(a, np.random.default_rng([7, 3]).random(5))
+    assert not np.array_equal(a, toys.toy_rng(7, 4).random(5))
+    assert not np.array_equal(a, toys.toy_rng(8, 3).random(5))
+    assert toys.sampler_seed(7, 3) == toys.sampler_seed(7, 3) != toys.sampler_seed(7, 4)
+
+
+def test_same_seed_and_index_give_the_same_toy(spec, state, definition):
+    truth = definition.truth_of(0)
+    for mode in toys.MODES:
+        a = toys.generate_toy(spec, state.profile, truth, 5, SEED, mode)
+        b = toys.generate_toy(spec, state.profile, truth, 5, SEED, mode)
+        c = toys.generate_toy(spec, state.profile, truth, 6, SEED, mode)
+        assert a.params == b.params
+        assert np.array_equal(a.counts, b.counts)
+        assert a.counts.shape == state.model.observed.shape
+        assert not np.array_equal(a.counts, c.counts)
+        assert np.issubdtype(a.counts.dtype, np.integer)
+
+
+def test_frequentist_toys_keep_the_nuisances_at_the_truth(spec, state, definition):
+    truth = definition.truth_of(0)
+    centres = {n: p.center for n, p in spec.nuisances.items()}
+    for index in range(3):
+        toy = toys.generate_toy(spec, state.profile, truth, index, SEED, "frequentist")
+        assert toy.params == {**truth, **centres}
+        assert np.allclose(toy.expected, toys.expected_counts(spec, state.profile, toy.params))
+    with pytest.raises(ConfigError, match="true value of the POI"):
+        toys.generate_toy(spec, state.profile, None, 0, SEED, "frequentist")
+
+
+def test_bayesian_toys_draw_the_nuisances_from_their_priors(spec, state, definition):
+    truth = definition.truth_of(0)
+    draws = [
+        toys.generate_toy(spec, state.profile, truth, i, SEED, "bayesian").params for i in range(4)
+    ]
+    for name, prior in spec.nuisances.items():
+        values = [d[name] for d in draws]
+        assert len(set(values)) == len(values), name
+        lo, hi = prior.support
+        assert all(lo <= v <= hi for v in values)
+    assert all(d["sigma"] == truth["sigma"] for d in draws)
+    # no truth: the POI comes from its prior too (SBC)
+    sbc = toys.sbc_spec(spec)
+    assert sbc.pois["sigma"].prior.support == toys.SBC_SIGMA_PRIOR
+    pois = [toys.generate_toy(sbc, state.model, None, i, SEED, "bayesian") for i in range(3)]
+    assert len({t.params["sigma"] for t in pois}) == 3
+    assert all(100.0 <= t.params["sigma"] <= 300.0 for t in pois)
+
+
+def test_expected_counts_agree_between_profile_and_forward_model(spec, state):
+    toy = toys.generate_toy(spec, state.profile, {"sigma": 150.0}, 1, SEED, "bayesian")
+    from_prof = toys.expected_counts(spec, state.profile, toy.params)
+    from_model = toys.expected_counts(spec, state.model, toy.params)
+    np.testing.assert_allclose(from_prof, from_model, rtol=1e-9)
+
+
+# --- the likelihood with the counts as an input ---------------------------------------------------
+def test_symbolic_counts_likelihood_equals_profile_likelihood(spec, state):
+    prof = state.profile
+    toy = toys.generate_toy(spec, prof, {"sigma": 200.0}, 2, SEED, "bayesian")
+    ref = ProfileLikelihood(spec, state.model, observed=toy.counts)  # counts as constants
+    prof.set_observed(np.zeros_like(toy.counts))
+    prof.nll(prof.start)  # a cached evaluation on other data must not leak through
+    prof.set_observed(toy.counts)
+    a = ref.vector({"sigma": 170.0, "flux_norm": 1.05})
+    b = ref.vector({"sigma": 210.0, "eff_pca": 0.3, "timing_offset_us": -0.1})
+    ln_fact = float(np.sum(gammaln(toy.counts + 1.0)))
+    for theta in (a, b):
+        assert prof.nll(theta) + ln_fact == pytest.approx(ref.nll(theta), rel=1e-12, abs=1e-8)
+        np.testing.assert_allclose(prof.grad(theta), ref.grad(theta), rtol=1e-9, atol=1e-9)
+    assert prof.nll(a) - prof.nll(b) == pytest.approx(ref.nll(a) - ref.nll(b), abs=1e-8)
+    fit_a, fit_b = prof.fit(hesse=False), ref.fit(hesse=False)
+    assert fit_a.nll + ln_fact == pytest.approx(fit_b.nll, abs=1e-3)  # MIGRAD tolerance
+    assert fit_a.values["sigma"] == pytest.approx(fit_b.values["sigma"], rel=1e-3)
+
+
+def test_zero_counts_give_the_expected_total(spec, state):
+    """With n = 0 everywhere the Poisson term is Σ μ exactly (no 0 · ln μ leftovers)."""
+    prof = state.profile
+    prof.set_observed(np.zeros(state.model.observed.shape))
+    mu, _ = prof.expected(prof.nominal)
+    assert prof.nll(prof.start) == pytest.approx(float(mu.sum()), rel=1e-12)
+    with pytest.raises(ConfigError, match="shape"):
+        prof.set_observed(np.zeros(3))
+
+
+def test_profile_toy_record(spec, definition):
+    task = toys.ToyTask(
+        spec, "coverage", "profile", "frequentist", SEED, 3, definition.truth_of(3),
+        definition.data_dir, definition.flux,
+    )  # fmt: skip
+    rec = toys.run_toy(task)
+    assert rec["index"] == 3 and rec["truth"] == definition.truths[0]
+    assert rec["dchi2_at_truth"] >= 0.0
+    assert rec["covered_68"] == (rec["dchi2_at_truth"] <= DCHI2_1D["68"])
+    assert rec["covered_90"] == (rec["dchi2_at_truth"] <= DCHI2_1D["90"])
+    assert rec["hesse_error"] > 0 and np.isfinite(rec["best"])
+    assert toys.run_toy(task) == rec  # the same toy after others: nothing carried over
+
+
+# --- study folders --------------------------------------------------------------------------------
+def test_reference_study_writes_every_toy_and_the_summary(reference):
+    out, doc = reference
+    assert sorted(_files(out)) == [f"{i:06d}.json" for i in range(6)]
+    assert COVERAGE_KEYS <= set(doc)
+    assert doc["n_toys"] == 6 and doc["n_failed"] == 0
+    assert "sbc_uniformity_pvalue" not in doc
+    k = sum(json.loads(t)["covered_68"] for t in _files(out).values())
+    assert doc["coverage_68"] == pytest.approx(k / 6)
+    p = doc["coverage_68"]
+    assert doc["coverage_68_err"] == pytest.approx(np.sqrt(p * (1 - p) / 6))
+    assert json.loads((out / "coverage.json").read_text())["timing"]["toys_computed"] == 6
+    assert (out / "coverage.png").read_bytes()[:4] == b"\x89PNG"
+    study = json.loads((out / "study.json").read_text())
+    assert study["n"] == 6 and study["seed"] == SEED and study["mode"] == "frequentist"
+
+
+def test_killed_and_resumed_study_equals_the_uninterrupted_one(
+    reference, spec, tmp_path, monkeypatch
+):
+    """Interrupt after 3 toys are written, then resume in a process pool: the same files."""
+    from cevns_bayes import output
+
+    ref_out, ref_doc = reference
+    real = output.write_json
+    written = []
+
+    def killing_write(path, obj):
+        if Path(path).parent.name == "toys":
+            if len(written) == 3:
+                raise KeyboardInterrupt
+            written.append(path)
+        return real(path, obj)
+
+    monkeypatch.setattr(output, "write_json", killing_write)
+    with pytest.raises(KeyboardInterrupt):
+        toys.run_study(spec, "coverage", 6, tmp_path, SEED, workers=0, progress=False)
+    monkeypatch.setattr(output, "write_json", real)
+    assert len(_files(tmp_path)) == 3 and not (tmp_path / "coverage.json").exists()
+    doc = toys.run_study(
+        spec, "coverage", 6, tmp_path, SEED, workers=1, resume=True, progress=False
+    )
+    assert doc["timing"]["toys_computed"] == 3 and doc["timing"]["executor"] == "local-pool"
+    assert _files(tmp_path) == _files(ref_out)
+    assert _without_timing(doc) == _without_timing(ref_doc)
+
+
+def test_a_study_can_grow_on_resume(reference, spec, tmp_path):
+    ref_out, ref_doc = reference
+    toys.run_study(spec, "coverage", 3, tmp_path, SEED, workers=0, progress=False)
+    doc = toys.run_study(
+        spec, "coverage", 6, tmp_path, SEED, workers=0, resume=True, progress=False
+    )
+    assert doc["timing"]["toys_computed"] == 3
+    assert _files(tmp_path) == _files(ref_out)
+    assert _without_timing(doc) == _without_timing(ref_doc)
+    # resuming a finished study computes nothing
+    again = toys.run_study(
+        spec, "coverage", 6, tmp_path, SEED, workers=0, resume=True, progress=False
+    )
+    assert again["timing"]["toys_computed"] == 0
+    assert [r["toys_computed"] for r in again["timing"]["previous_runs"]] == [3, 3]
+
+
+def test_a_finished_folder_is_not_overwritten_without_resume(reference, spec):
+    out, _ = reference
+    before = _files(out)
+    with pytest.raises(ConfigError, match="--resume"):
+        toys.run_study(spec, "coverage", 6, out, SEED, workers=0, progress=False)
+    assert _files(out) == before
+
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"seed": SEED + 1}, "seed"),
+        ({"truths": [150.0]}, "truth"),
+        ({"mode": "bayesian"}, "mode"),
+        ({"method": "bayes"}, "method"),
+    ],
+)
+def test_resume_must_match_the_study(reference, spec, change, match):
+    out, _ = reference
+    kwargs = {"seed": SEED, **change}
+    seed = kwargs.pop("seed")
+    with pytest.raises(ConfigError, match=match):
+        toys.run_study(
+            spec, "coverage", 6, out, seed, workers=0, resume=True, progress=False, **kwargs
+        )
+
+
+def test_resume_must_match_the_spec(reference, spec):
+    out, _ = reference
+    other = spec.replace_prior(
+        "flux_norm", {"prior": "truncated_normal", "mu": 1.0, "sigma": 0.2, "lower": 0.0}
+    )
+    with pytest.raises(ConfigError, match="spec"):
+        toys.run_study(other, "coverage", 6, out, SEED, workers=0, resume=True, progress=False)
+
+
+def test_dask_local_cluster_gives_the_same_toys(reference, spec, tmp_path):
+    pytest.importorskip("dask.distributed")
+    ref_out, _ = reference
+    doc = toys.run_study(
+        spec, "coverage", 4, tmp_path, SEED, scheduler="local", workers=1, progress=False
+    )
+    assert doc["timing"]["executor"] == "dask-local"
+    assert doc["n_toys"] == 4
+    ref = _files(ref_out)
+    assert _files(tmp_path) == {k: ref[k] for k in sorted(ref)[:4]}
+
+
+# --- definitions and SBC statistics ---------------------------------------------------------------
+def test_study_definitions_are_validated(spec):
+    with pytest.raises(ConfigError, match="single POI"):
+        toys.define_study(load_spec("flavored"), "coverage", 5)
+    with pytest.raises(ConfigError, match="method must be bayes"):
+        toys.define_study(spec, "sbc", 5, method="profile")
+    with pytest.raises(ConfigError, match="outside the prior support"):
+        toys.define_study(spec, "coverage", 5, truths=[700.0])
+    with pytest.raises(ConfigError, match="study"):
+        toys.define_study(spec, "wilks", 5)
+    with pytest.raises(ConfigError, match="positive"):
+        toys.define_study(spec, "coverage", 0)
+    d = toys.define_study(load_spec("weak_mixing"), "coverage", 5)
+    assert d.truths == [0.23857] and d.method == "profile"
+    d = toys.define_study(spec, "coverage", 5, truths=[120.0, 180.0, 240.0], method="bayes")
+    assert d.n_total == 15 and d.truth_of(4) == {"sigma": 180.0}
+    assert d.settings == {"chains": 2, "draws": 300, "tune": 300, "target_accept": 0.9}
+    d = toys.define_study(spec, "sbc", 5)
+    assert d.mode == "bayesian" and d.truths is None and d.settings["ranks"] == 19
+    assert d.spec.pois["sigma"].prior.support == (100.0, 300.0)
+
+
+def test_sbc_uniformity_and_thinning():
+    rng = np.random.default_rng(1)
+    uniform = toys.sbc_uniformity(rng.integers(0, 20, 400), 19)
+    assert uniform["sbc_uniformity_pvalue"] > 0.001
+    assert sum(uniform["rank_bins"]) == 400 and len(uniform["rank_histogram"]) == 20
+    assert uniform["rank_bins_expected"] == pytest.approx([80.0] * 5)
+    piled = toys.sbc_uniformity(np.zeros(400, int), 19)
+    assert piled["sbc_uniformity_pvalue"] < 1e-10
+    x = np.arange(400.0)
+    thinned = toys.thin(x, 19)
+    assert thinned.size == 19 and np.all(np.diff(thinned) >= 21)
+    with pytest.raises(ConfigError):
+        toys.thin(x, 401)
+
+
+# --- the command ----------------------------------------------------------------------------------
+def test_toys_command(reference, tmp_path, capsys):
+    out = tmp_path / "cli"
+    args = ["toys", "xsec", "--study", "coverage", "--n", "2", "--seed", str(SEED)]
+    code = main([*args, "--out", str(out), "--workers", "0", "--progress", "off"])
+    stdout, _ = capsys.readouterr()
+    assert code == 0
+    assert "68% coverage" in stdout and "coverage.json" in stdout
+    doc = json.loads((out / "coverage.json").read_text())
+    assert COVERAGE_KEYS <= set(doc) and doc["n_toys"] == 2
+    ref = _files(reference[0])
+    assert _files(out) == {k: ref[k] for k in sorted(ref)[:2]}
+    # run again without --resume: exit 2 and one line naming the fix
+    code = main([*args, "--out", str(out), "--workers", "0", "--progress", "off"])
+    _, stderr = capsys.readouterr()
+    assert code == 2 and "--resume" in stderr
+    code = main([*args[:-1], "9", "--out", str(out), "--workers", "0", "--resume"])
+    _, stderr = capsys.readouterr()
+    assert code == 2 and "seed" in stderr
+
+
+# --- slow -----------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_profile_coverage_of_sigma_at_the_sm_value(spec, tmp_path):
+    """200 toys at σ_SM with the nuisances drawn from their priors: the Δχ² ≤ 1 / 2.706
+    intervals cover within 3 binomial standard errors of 68.3% / 90% (Wilks).
+
+    ``bayesian`` toys: with the nuisances held at the truth *and* the constraints at nominal
+    (``frequentist`` toys) the intervals over-cover (~85% / ~99%): their width includes the
+    systematics while the toys fluctuate by Poisson noise only. About 1 minute on 2 cores.
+    """
+    doc = toys.run_study(
+        spec, "coverage", 200, tmp_path, 20211, mode="bayesian", workers=2, progress=False
+    )
+    assert doc["n_toys"] == 200 and doc["n_failed"] == 0
+    for tag in ("68", "90"):
+        assert (
+            abs(doc[f"coverage_{tag}"] - doc[f"nominal_{tag}"]) < 3 * doc[f"coverage_{tag}_err"]
+        ), (tag, doc[f"coverage_{tag}"])
+
+
+@pytest.mark.slow
+def test_bayesian_toy_is_reproducible(spec):
+    """A NUTS toy gives the same draws after other toys in the same worker. About 30 s."""
+    d = toys.define_study(spec, "coverage", 2, SEED, method="bayes", draws=100, tune=100)
+
+    def task(i):
+        return toys.ToyTask(
+            d.spec, d.study, d.method, d.mode, d.seed, i, d.truth_of(i), d.data_dir, d.flux,
+            d.settings,
+        )  # fmt: skip
+
+    first = toys.run_toy(task(0))
+    toys.run_toy(task(1))
+    assert toys.run_toy(task(0)) == first
+    assert first["hdi_68"][0] < first["mean"] < first["hdi_68"][1]
+    assert first["eti_90"][0] < first["eti_68"][0] < first["eti_68"][1] < first["eti_90"][1]
+    assert first["r_hat"] < 1.1
