@@ -45,17 +45,10 @@ import pytensor.tensor as pt
 from cevns_bayes.model.forward import CEVNS_COMPONENTS, COMPONENTS, ForwardModel
 from cevns_bayes.model.likelihood import poisson_loglike
 from cevns_bayes.physics.flux import FIT_FLAVORS
+from cevns_bayes.spec import POI_NAMES
 
-#: POIs that map one-to-one onto forward-model parameters
-DIRECT_POIS = (
-    "sin2_theta_w",
-    "scale_mu",
-    "scale_e",
-    "eps_ee_u",
-    "eps_ee_d",
-    "eps_mumu_u",
-    "eps_mumu_d",
-)
+#: POIs that map one-to-one onto forward-model parameters (all but sigma)
+DIRECT_POIS = tuple(n for n in POI_NAMES if n != "sigma")
 #: Nuisances whose ranking by correlation with the POIs picks the pair-plot variables
 PAIR_PLOT_NUISANCES = 3
 
