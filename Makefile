@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RESULTS ?= results
 
-.PHONY: analysis reproduce-all test test-slow lint venv clean
+.PHONY: analysis reproduce-all bench bench-quick test test-slow lint venv clean
 
 venv: $(STAMP)
 
@@ -25,6 +25,12 @@ analysis: $(STAMP)
 
 reproduce-all: $(STAMP)
 	$(BIN)/cevns-bayes reproduce --all --results $(RESULTS)
+
+bench: $(STAMP)
+	$(BIN)/python scripts/benchmark.py --out $(RESULTS)/bench.json
+
+bench-quick: $(STAMP)
+	$(BIN)/python scripts/benchmark.py --quick --out $(RESULTS)/bench.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check cevns_bayes tests scripts

@@ -210,83 +210,6 @@ def generate_toy(
     return Toy(int(index), int(seed), mode, params, mu, counts)
 
 
-# --- the likelihood with the counts as an input ---------------------------------------------------
-class ObservedProfile(ProfileLikelihood):
-    """:class:`ProfileLikelihood` whose observed counts are an input of the compiled NLL.
-
-    :meth:`set_observed` swaps the data of a toy without recompiling. The Poisson term is
-    Σ [n ln μ − μ] with ln n! dropped (a constant of the data, so every Δχ² is unchanged);
-    μ is floored at 1e-300 inside the log, so a bin with μ = 0 and n = 0 contributes 0.
-    Everything else (fit, scan, interval, expected, goodness of fit) is the parent's.
-    """
-
-    def __init__(self, spec, model, observed: np.ndarray | None = None) -> None:
-        # not ProfileLikelihood.__init__: that compiles a graph with the counts as constants
-        import pytensor
-        import pytensor.tensor as pt
-
-        from cevns_bayes.inference.bayes import forward_parameters
-        from cevns_bayes.inference.grid import prior_logp_tensor
-        from cevns_bayes.model.forward import COMPONENTS
-
-        self.spec = spec
-        self.model = model
-        self.names = tuple(spec.pois) + tuple(spec.nuisances)
-        self.poi_names = tuple(spec.pois)
-        self.nuisance_names = tuple(spec.nuisances)
-        theta = pt.dvector("theta")
-        cevns_on = pt.dscalar("cevns_on")
-        n = pt.dmatrix("observed")
-        values = {name: theta[i] for i, name in enumerate(self.names)}
-        p = forward_parameters(spec, model, values)
-        p["cevns_norm"] = p.get("cevns_norm", pt.constant(1.0)) * cevns_on
-        comps = model.components(p)
-        total = sum(comps[k] for k in COMPONENTS)
-        nll = pt.sum(total) - pt.sum(n * pt.log(pt.maximum(total, 1e-300)))
-        for name in self.nuisance_names:
-            nll = nll - prior_logp_tensor(spec.nuisances[name], values[name])
-        grad = pytensor.grad(nll, theta)
-        self._fn = pytensor.function([theta, cevns_on, n], [nll, grad])
-        counts = pt.stack([comps[k].sum() for k in COMPONENTS])
-        self._expected_fn = pytensor.function(
-            [theta, cevns_on], [total, counts, *(comps[k] for k in COMPONENTS)]
-        )
-        self.bounds = []
-        for name in self.names:
-            prior = spec.prior(name)
-            lo, hi = prior.support
-            self.bounds.append((lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None))
-        self.start = np.array(
-            [spec.pois[name].initial for name in self.poi_names]
-            + [spec.nuisances[name].center for name in self.nuisance_names]
-        )
-        self.nominal = dict(zip(self.names, self.start))
-        self._cache = None
-        self.cevns_on = 1.0
-        self.nfcn = 0
-        self.observed = np.zeros(model.observed.shape)
-        self.set_observed(model.observed if observed is None else observed)
-
-    def set_observed(self, counts) -> None:
-        """Use ``counts`` (shape of the binning) as the data from now on."""
-        counts = np.asarray(counts, float)
-        if counts.shape != self.observed.shape:
-            raise ConfigError(
-                f"observed counts have shape {counts.shape}; the binning has {self.observed.shape}"
-            )
-        self.observed = counts
-        self._cache = None
-
-    def _eval(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        key = theta.tobytes()
-        if self._cache is not None and self._cache[0] == key and self._cache[1] == self.cevns_on:
-            return self._cache[2], self._cache[3]
-        value, grad = self._fn(theta, self.cevns_on, self.observed)
-        self.nfcn += 1
-        self._cache = (key, self.cevns_on, float(value), np.asarray(grad))
-        return float(value), self._cache[3]
-
-
 # --- NUTS with the counts as data -----------------------------------------------------------------
 class PosteriorSampler:
     """The PyMC model of a spec with the counts in ``pm.Data``, and one NUTS step compiled once.
@@ -312,6 +235,7 @@ class PosteriorSampler:
         from pymc.step_methods.hmc.quadpotential import QuadPotentialFull
 
         from cevns_bayes.inference.bayes import forward_parameters
+        from cevns_bayes.model.compile import pytensor_mode
         from cevns_bayes.model.forward import COMPONENTS
 
         if spec.sampler.multimodal != "none":
@@ -336,7 +260,7 @@ class PosteriorSampler:
         pm.set_data({"counts": expected_counts(spec, model, self.start)}, model=pm_model)
         # NUTS and this function both work on the continuous value variables, in this order
         value_vars = pm_model.continuous_value_vars
-        fn = pm_model.logp_dlogp_function(ravel_inputs=True)
+        fn = pm_model.logp_dlogp_function(ravel_inputs=True, mode=pytensor_mode())
         fn.set_extra_values({})
         ip = pm_model.initial_point()
         x0 = np.concatenate([np.atleast_1d(ip[v.name]).ravel() for v in value_vars])
@@ -355,6 +279,7 @@ class PosteriorSampler:
             model=pm_model,
             potential=QuadPotentialFull(self.cov),
             target_accept=spec.sampler.target_accept if target_accept is None else target_accept,
+            mode=pytensor_mode(),
         )
         self._fresh = copy.deepcopy(self.step.sampling_state)
 
@@ -401,7 +326,7 @@ class _WorkerState:
         t0 = time.perf_counter()
         self.spec = spec
         self.model = build_forward_model(spec, data_dir=data_dir, flux=flux)
-        self.profile = ObservedProfile(spec, self.model) if kind == "profile" else None
+        self.profile = ProfileLikelihood(spec, self.model) if kind == "profile" else None
         self.sampler = (
             PosteriorSampler(spec, self.model, target_accept=target_accept)
             if kind == "bayes"

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pytensor.tensor as pt
 
+from cevns_bayes.model.compile import pytensor_mode
 from cevns_bayes.model.forward import CEVNS_COMPONENTS, COMPONENTS, ForwardModel
 from cevns_bayes.model.likelihood import poisson_loglike
 from cevns_bayes.physics.flux import FIT_FLAVORS
@@ -327,6 +328,7 @@ def sample(
             progressbar=progressbar,
             model=pm_model,
             compute_convergence_checks=False,
+            compile_kwargs={"mode": pytensor_mode()},
         )
         wall = time.perf_counter() - t1
         # pm.sample compiles logp + gradient and starts the workers before it samples; its

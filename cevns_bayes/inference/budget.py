@@ -352,7 +352,7 @@ def difference_budget(
                 model = build(s, source)
                 if var["group"] == "pulse" and model.flux.pulse == "in file":
                     row["note"] = "flux file has the pulse folded in: pulse settings unused"
-                res = _fit_summary(ProfileLikelihood(s, model), poi)
+                res = _fit_summary(ProfileLikelihood(s, model, hot=False), poi)
             shift = res["best"] - nom["best"]
             row.update(
                 best=res["best"],

@@ -34,6 +34,7 @@ from scipy import optimize
 
 from cevns_bayes import constants as c
 from cevns_bayes.errors import ConfigError
+from cevns_bayes.model.compile import compile_function
 from cevns_bayes.model.likelihood import poisson_loglike
 from cevns_bayes.physics.cross_section import weak_charge
 
@@ -243,8 +244,8 @@ class LaplaceGrid:
         log_prior_theta = sum(
             prior_logp_tensor(spec.nuisances[n], values[n]) for n in self.nuisance_names
         )
-        self._f = pytensor.function([x, u], [-ell, -grad])
-        self._extra = pytensor.function([x, u], [ll, theta_vec, log_prior_theta])
+        self._f = compile_function([x, u], [-ell, -grad])
+        self._extra = compile_function([x, u], [ll, theta_vec, log_prior_theta], hot=False)
         self.u0 = np.array(
             [
                 to_unconstrained(spec.nuisances[n], spec.nuisances[n].center)

@@ -30,6 +30,7 @@ from scipy import optimize, stats
 from cevns_bayes.errors import ConfigError
 from cevns_bayes.inference.bayes import forward_parameters
 from cevns_bayes.inference.grid import prior_logp_tensor
+from cevns_bayes.model.compile import compile_function
 from cevns_bayes.model.forward import CEVNS_COMPONENTS, COMPONENTS
 from cevns_bayes.model.likelihood import poisson_loglike
 
@@ -71,31 +72,46 @@ class Scan1D:
 
 
 class ProfileLikelihood:
-    """NLL(θ) and ∂NLL/∂θ of an analysis spec, over θ = POIs then nuisances."""
+    """NLL(θ) and ∂NLL/∂θ of an analysis spec, over θ = POIs then nuisances.
 
-    def __init__(self, spec, model, observed: np.ndarray | None = None) -> None:
+    The observed counts are an input of the compiled function, not a constant of the graph:
+    :meth:`set_observed` swaps in other data (a toy, an Asimov set) without recompiling.
+    """
+
+    def __init__(
+        self, spec, model, observed: np.ndarray | None = None, *, hot: bool = True
+    ) -> None:
+        """``hot=False`` compiles with the C backend: for a few fits of a one-off model
+        variant (:func:`~cevns_bayes.model.compile.compile_function`)."""
         self.spec = spec
         self.model = model
         self.names: tuple[str, ...] = tuple(spec.pois) + tuple(spec.nuisances)
         self.poi_names = tuple(spec.pois)
         self.nuisance_names = tuple(spec.nuisances)
-        self.observed = model.observed if observed is None else np.asarray(observed, float)
         theta = pt.dvector("theta")
         cevns_on = pt.dscalar("cevns_on")
+        counts_in = pt.dmatrix("observed")
         values = {n: theta[i] for i, n in enumerate(self.names)}
         p = forward_parameters(spec, model, values)
         p["cevns_norm"] = p.get("cevns_norm", pt.constant(1.0)) * cevns_on
         comps = model.components(p)
         total = sum(comps[k] for k in COMPONENTS)
-        nll = -poisson_loglike(total, self.observed)
+        nll = -poisson_loglike(total, counts_in)
         for name in self.nuisance_names:
             nll = nll - prior_logp_tensor(spec.nuisances[name], values[name])
         grad = pytensor.grad(nll, theta)
-        self._fn = pytensor.function([theta, cevns_on], [nll, grad])
         counts = pt.stack([comps[k].sum() for k in COMPONENTS])
-        self._expected_fn = pytensor.function(
-            [theta, cevns_on], [total, counts, *(comps[k] for k in COMPONENTS)]
-        )
+        # compiled on first use: a likelihood used only for its expected counts never
+        # compiles the NLL graph, and the other way round
+        self._graphs = {
+            "nll": ([theta, cevns_on, counts_in], [nll, grad], hot),
+            "expected": (
+                [theta, cevns_on],
+                [total, counts, *(comps[k] for k in COMPONENTS)],
+                False,
+            ),
+        }
+        self._compiled: dict[str, Any] = {}
         self.bounds = []
         for n in self.names:
             prior = spec.pois[n].prior if n in spec.pois else spec.nuisances[n]
@@ -109,16 +125,39 @@ class ProfileLikelihood:
         self._cache: tuple[bytes, float, float, np.ndarray] | None = None
         self.cevns_on = 1.0
         self.nfcn = 0
+        self.observed = np.zeros(model.observed.shape)
+        self.set_observed(model.observed if observed is None else observed)
+
+    def _function(self, which: str):
+        if which not in self._compiled:
+            inputs, outputs, hot = self._graphs[which]
+            self._compiled[which] = compile_function(inputs, outputs, hot=hot)
+        return self._compiled[which]
+
+    def set_observed(self, counts) -> None:
+        """Use ``counts`` (shape of the binning) as the data from now on."""
+        counts = np.asarray(counts, float)
+        if counts.shape != self.observed.shape:
+            raise ConfigError(
+                f"observed counts have shape {counts.shape}; the binning has {self.observed.shape}"
+            )
+        self.observed = counts
+        self._cache = None
 
     # --- NLL with a one-entry cache so MIGRAD's value and gradient calls share an evaluation
     def _eval(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         key = theta.tobytes()
         if self._cache is not None and self._cache[0] == key and self._cache[1] == self.cevns_on:
             return self._cache[2], self._cache[3]
-        value, grad = self._fn(theta, self.cevns_on)
+        value, grad = self.value_and_grad(theta)
+        self._cache = (key, self.cevns_on, value, grad)
+        return value, grad
+
+    def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """NLL and its gradient at ``theta`` (one evaluation of the compiled graph, no cache)."""
+        value, grad = self._function("nll")(theta, self.cevns_on, self.observed)
         self.nfcn += 1
-        self._cache = (key, self.cevns_on, float(value), np.asarray(grad))
-        return float(value), self._cache[3]
+        return float(value), np.asarray(grad)
 
     def nll(self, theta) -> float:
         return self._eval(np.asarray(theta, float))[0]
@@ -131,12 +170,12 @@ class ProfileLikelihood:
 
     def expected(self, values: Mapping[str, float], cevns: bool = True):
         """Expected counts per bin and per component at ``values``."""
-        total, counts, *_ = self._expected_fn(self.vector(values), 1.0 if cevns else 0.0)
+        total, counts, *_ = self._function("expected")(self.vector(values), 1.0 if cevns else 0.0)
         return np.asarray(total), dict(zip(COMPONENTS, np.asarray(counts)))
 
     def components(self, values: Mapping[str, float]) -> dict[str, np.ndarray]:
         """Expected counts per component per (PE, t) bin at ``values``."""
-        _, _, *comps = self._expected_fn(self.vector(values), 1.0)
+        _, _, *comps = self._function("expected")(self.vector(values), 1.0)
         return {k: np.asarray(v) for k, v in zip(COMPONENTS, comps)}
 
     # --- minimization --------------------------------------------------------------------------

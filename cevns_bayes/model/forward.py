@@ -40,6 +40,7 @@ from cevns_bayes import constants as c
 from cevns_bayes import detector
 from cevns_bayes.errors import ConfigError
 from cevns_bayes.model.binning import Binning
+from cevns_bayes.model.compile import compile_function
 from cevns_bayes.model.parameters import PARAMETERS, get_parameter
 from cevns_bayes.physics import cross_section as xs
 from cevns_bayes.physics.flux import FIT_FLAVORS, NeutrinoFlux
@@ -50,6 +51,8 @@ CEVNS_COMPONENTS = COMPONENTS[3:]
 FLAVOR_GROUP = {"nu_mu": "mumu", "nu_mu_bar": "mumu", "nu_e": "ee"}
 #: Parameters that scale each CEvNS flavor in the flavored analysis
 FLAVOR_SCALE = {"nu_mu": "scale_mu", "nu_mu_bar": "scale_mu", "nu_e": "scale_e"}
+#: Degree of the Chebyshev series of ⟨σ⟩_SM(R_n) over the allowed r_n_scale range
+SIGMA_SM_CHEBYSHEV_DEGREE = 16
 
 
 def rebin_uniform_density(
@@ -67,6 +70,16 @@ def _cumulative_on_grid(
     p = prob if weight is None else prob * weight(0.5 * (edges[1:] + edges[:-1]))
     cum = np.concatenate([[0.0], np.cumsum(p)])
     return np.interp(grid, edges, cum, left=0.0, right=cum[-1])
+
+
+def table_variable(values: np.ndarray, name: str):
+    """A large parameter-independent table as a pytensor shared variable.
+
+    Shared, not a constant, so that the numba backend passes it to the compiled graph as an
+    argument and can cache the compiled code on disk (a graph with large constants inlined
+    cannot be cached: :mod:`cevns_bayes.model.compile`). Read-only: nothing updates it.
+    """
+    return pytensor.shared(np.ascontiguousarray(values, dtype=float), name=name, borrow=True)
 
 
 def fit_arrival_time_us(
@@ -121,7 +134,7 @@ class ForwardModel:
         couplings: str = "tree",
         time_efficiency: bool = True,
         arrival_time_us: float | None = None,
-        recoil_step_kev: float = 0.25,
+        recoil_step_kev: float = 0.5,
         pe_substep: float = 1.0,
         mu_step_pe: float = 0.05,
         time_step_us: float = 0.002,
@@ -140,6 +153,7 @@ class ForwardModel:
         self.isotopes = c.ISOTOPES
         self._precompute_recoil(recoil_step_kev * 1e-3)
         self._precompute_sigma_grid()
+        self._precompute_sigma_sm()
         self._precompute_detector(pe_substep, mu_step_pe)
         self._precompute_time(time_step_us)
         self._precompute_backgrounds()
@@ -216,7 +230,46 @@ class ForwardModel:
             / weight[None, :, None]
             / c.CM2_PER_1E40
         )
+        self._sig_coeff_t = table_variable(self._sig_coeff, "sigma_grid_coeff")
         self._flavor_weight = weight
+
+    def sigma_sm_exact(self, r_n_scale) -> np.ndarray:
+        """⟨σ⟩_SM per flavor (1e-40 cm², shape (n, 3)) at each R_n scale, on the full recoil
+        grid in numpy (the reference for the Chebyshev series the graph uses)."""
+        r = np.atleast_1d(np.asarray(r_n_scale, float))[:, None]
+        per = np.zeros((r.shape[0], len(FIT_FLAVORS)))
+        for i, iso in enumerate(self.isotopes):
+            fn = self.form_factor_fn(self._sig_q[i][None, :], iso.neutron_radius_fm * r)
+            qw = xs.weak_charge(
+                iso.z,
+                iso.n,
+                self._sig_fp[i][None, :],
+                fn,
+                c.SIN2_THETA_W_LOW_Q2,
+                convention=self.couplings,
+            )
+            per += qw**2 @ self._sig_coeff[i].T
+        return per
+
+    def _precompute_sigma_sm(self, degree: int = SIGMA_SM_CHEBYSHEV_DEGREE) -> None:
+        """⟨σ⟩_SM depends on one parameter, R_n: a Chebyshev series in r_n_scale over its whole
+        allowed range replaces the recoil-grid integral in the graph (accuracy: a test)."""
+        par = get_parameter("r_n_scale")
+        lo, hi = float(par.lower), float(par.upper)
+        x = np.cos(np.pi * (np.arange(degree + 1) + 0.5) / (degree + 1))
+        values = self.sigma_sm_exact(lo + 0.5 * (x + 1.0) * (hi - lo))
+        self._sigma_sm_range = (lo, hi)
+        self._sigma_sm_cheb = np.polynomial.chebyshev.chebfit(x, values, degree)  # (deg+1, 3)
+
+    def _sigma_sm_per_flavor(self, r_n_scale):
+        """⟨σ⟩_SM per flavor at ``r_n_scale`` (tensor, shape (3,)) by Clenshaw's recurrence."""
+        lo, hi = self._sigma_sm_range
+        x = (2.0 * r_n_scale - (lo + hi)) / (hi - lo)
+        coef = self._sigma_sm_cheb
+        b1 = b2 = pt.zeros(coef.shape[1])
+        for k in range(coef.shape[0] - 1, 0, -1):
+            b1, b2 = coef[k] + 2.0 * x * b1 - b2, b1
+        return coef[0] + x * b1 - b2
 
     def _precompute_detector(self, pe_substep: float, mu_step: float) -> None:
         pe_edges = self.binning.pe_edges
@@ -232,8 +285,10 @@ class ForwardModel:
         self._mu_step = mu_step
         self._mu_grid = np.arange(0.0, mu_max + mu_step, mu_step)
         table = detector.smearing_matrix(self._mu_grid, sub)
-        self._smear_table = table
-        self._smear_delta = np.vstack([np.diff(table, axis=0), np.zeros((1, table.shape[1]))])
+        self._smear_table_t = table_variable(table, "smear_table")
+        self._smear_delta_t = table_variable(
+            np.vstack([np.diff(table, axis=0), np.zeros((1, table.shape[1]))]), "smear_delta"
+        )
         qc = self.release.quenching
         self._quench_nominal = np.asarray(qc.nominal, float)
         self._quench_modes = [(np.asarray(p, float), np.asarray(m, float)) for p, m in qc.modes]
@@ -273,13 +328,13 @@ class ForwardModel:
         self._cum = np.stack([_cumulative_on_grid(e, p, grid) for e, p in sources])
         self._cum_eps = np.stack([_cumulative_on_grid(e, p, grid, eps_after) for e, p in sources])
         # row-major lookup tables: value at grid point and step to the next one
-        self._cum_rows = pt.constant(np.ascontiguousarray(self._cum.T))
-        self._cum_eps_rows = pt.constant(np.ascontiguousarray(self._cum_eps.T))
-        self._cum_step = pt.constant(
-            np.ascontiguousarray(np.diff(self._cum, axis=1, append=self._cum[:, -1:]).T)
+        self._cum_rows = table_variable(self._cum.T, "time_cdf")
+        self._cum_eps_rows = table_variable(self._cum_eps.T, "time_cdf_eps")
+        self._cum_step = table_variable(
+            np.diff(self._cum, axis=1, append=self._cum[:, -1:]).T, "time_cdf_step"
         )
-        self._cum_eps_step = pt.constant(
-            np.ascontiguousarray(np.diff(self._cum_eps, axis=1, append=self._cum_eps[:, -1:]).T)
+        self._cum_eps_step = table_variable(
+            np.diff(self._cum_eps, axis=1, append=self._cum_eps[:, -1:]).T, "time_cdf_eps_step"
         )
         # pieces of time bins: before / after the ε_T onset
         lo, hi, after, bin_of = [], [], [], []
@@ -337,13 +392,13 @@ class ForwardModel:
             ]
         )
 
-    def _weak_charge_sq(self, p: Mapping, fp: np.ndarray, fn, sm: bool = False):
+    def _weak_charge_sq(self, p: Mapping, fp: np.ndarray, fn):
         """Q² per isotope and flavor, shape (n_iso, n_flavor, n_T)."""
-        s2w = pt.constant(c.SIN2_THETA_W_LOW_Q2) if sm else self._param(p, "sin2_theta_w")
+        s2w = self._param(p, "sin2_theta_w")
         by_group = {}
         for group in ("ee", "mumu"):
-            eu = 0.0 if sm else self._param(p, f"eps_{group}_u")
-            ed = 0.0 if sm else self._param(p, f"eps_{group}_d")
+            eu = self._param(p, f"eps_{group}_u")
+            ed = self._param(p, f"eps_{group}_d")
             by_group[group] = pt.stack(
                 [
                     xs.weak_charge(iso.z, iso.n, fp[i], fn[i], s2w, eu, ed, self.couplings) ** 2
@@ -383,9 +438,7 @@ class ForwardModel:
         idx = pt.cast(pt.floor(disconnected_grad(u_c)), "int64")
         idx = pt.minimum(idx, self._mu_grid.size - 2)
         w = u_c - idx
-        table = pt.constant(self._smear_table)
-        delta = pt.constant(self._smear_delta)
-        sub = pt.dot(s, table[idx]) + pt.dot(s * w[None, :], delta[idx])
+        sub = pt.dot(s, self._smear_table_t[idx]) + pt.dot(s * w[None, :], self._smear_delta_t[idx])
         return pt.dot(sub * self.energy_efficiency(p)[None, :], self._sub_to_bin)
 
     def time_profiles(self, p: Mapping):
@@ -441,10 +494,14 @@ class ForwardModel:
     def flux_averaged_cross_section(self, p: Mapping, sm: bool = False) -> dict:
         """⟨σ⟩ in 1e-40 cm² per nucleus (Cs/I average): ``total`` over the three flavors'
         flux, ``mu`` over ν_μ + ν̄_μ, ``e`` over ν_e, and per flavor. ``sm=True`` uses the SM
-        couplings (sin²θ_W nominal, no NSI) at the R_n in ``p``."""
-        fn = self._neutron_form_factor(self._sig_q, self._param(p, "r_n_scale"))
-        q2 = self._weak_charge_sq(p, self._sig_fp, fn, sm=sm)
-        per = pt.sum(self._sig_coeff * q2, axis=(0, 2))  # per flavor
+        couplings (sin²θ_W nominal, no NSI) at the R_n in ``p``: a function of R_n alone,
+        evaluated from its precomputed Chebyshev series."""
+        if sm:
+            per = self._sigma_sm_per_flavor(self._param(p, "r_n_scale"))
+        else:
+            fn = self._neutron_form_factor(self._sig_q, self._param(p, "r_n_scale"))
+            q2 = self._weak_charge_sq(p, self._sig_fp, fn)
+            per = pt.sum(self._sig_coeff_t * q2, axis=(0, 2))  # per flavor
         w = self._flavor_weight
         out = {f: per[j] for j, f in enumerate(FIT_FLAVORS)}
         out["total"] = pt.sum(per * w) / w.sum()
@@ -472,7 +529,7 @@ class ForwardModel:
                 sig["e"],
                 sig_sm["total"],
             ]
-            self._compiled = pytensor.function([theta], outs)
+            self._compiled = compile_function([theta], outs, hot=False)
         vec = np.array([(values or {}).get(q.name, q.nominal) for q in PARAMETERS], float)
         for name in values or {}:
             get_parameter(name)

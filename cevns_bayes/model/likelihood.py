@@ -16,15 +16,25 @@ import pytensor.tensor as pt
 from scipy.special import gammaln
 
 from cevns_bayes.errors import ConfigError
+from cevns_bayes.model.compile import compile_function
 from cevns_bayes.model.forward import ForwardModel
 from cevns_bayes.model.parameters import get_parameter
 
 
-def poisson_loglike(expected, observed: np.ndarray):
-    """Σ_bins [n ln μ − μ − ln n!] as a pytensor scalar (observed counts are constants).
+def poisson_loglike(expected, observed):
+    """Σ_bins [n ln μ − μ − ln n!] as a pytensor scalar.
 
-    Bins with n = 0 contribute −μ only, so bins the model leaves empty (μ = 0) stay finite.
+    ``observed`` is either an array of counts (a constant of the graph: bins with n = 0
+    contribute −μ only, so bins the model leaves empty stay finite) or a symbolic tensor of
+    the same shape as ``expected`` (an input of the compiled function, so new data need no
+    recompilation; μ is floored at 1e-300 inside the log, so μ = n = 0 contributes 0).
     """
+    if isinstance(observed, pt.Variable):
+        return (
+            pt.sum(observed * pt.log(pt.maximum(expected, 1e-300)))
+            - pt.sum(expected)
+            - pt.sum(pt.gammaln(observed + 1.0))
+        )
     n = np.asarray(observed, float)
     flat = expected.ravel() if hasattr(expected, "ravel") else expected.flatten()
     nz = np.flatnonzero(n.ravel() > 0)
@@ -71,7 +81,7 @@ def compile_loglike(
     observed: np.ndarray | None = None,
     fixed: Mapping[str, float] | None = None,
     constraints: bool = True,
-    mode: str | None = None,
+    mode=None,
 ) -> CompiledLoglike:
     """Compile ln L(θ) = Poisson(data | μ(θ)) [+ Gaussian constraints] and ∂ ln L/∂θ.
 
@@ -96,7 +106,7 @@ def compile_loglike(
     if constraints:
         ll = ll + gaussian_constraints(p, free)
     grad = pytensor.grad(ll, theta)
-    fn = pytensor.function([theta], [ll, grad], mode=mode)
+    fn = compile_function([theta], [ll, grad], mode=mode)
     return CompiledLoglike(free, fn)
 
 

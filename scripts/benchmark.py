@@ -1,0 +1,349 @@
+"""Where the time goes: the package's speed, measured the same way every time.
+
+    python scripts/benchmark.py [--quick] [--out results/bench.json]      (also: make bench)
+
+Writes ``results/bench.json`` and prints a table. Every number is a median over repeated runs,
+with its spread (min and max) under ``"spread"`` and every single run under ``"runs"``:
+
+- ``loglike_grad_us``: one evaluation of ln L and its gradient of the xsec analysis (10 free
+  parameters), ``default`` (9 × 11 bins) and ``fine`` (30 × 60 = 1800 bins) binning;
+- ``nuts_xsec``: 4 chains × 1000 draws after 1000 tuning steps, PyMC's NUTS and nutpie:
+  compile seconds, sampling seconds, ESS_bulk of σ per sampling second (with r̂ and
+  divergences, so a fast but wrong run shows);
+- ``profile_xsec_s``: one xsec profile, best fit + 41-point scan of σ with the nuisances
+  profiled and the 68%/90% interval crossings (compile time apart, in ``profile_xsec_compile_s``);
+- ``reproduce_all_s``: ``cevns-bayes reproduce --all`` (five analyses, Bayesian and profile,
+  budgets, comparisons, report) in a fresh folder; skipped with ``--quick``;
+- ``baseline``: the same xsec −ln L written with numpy/scipy and a finite-difference gradient
+  (:mod:`cevns_bayes.baseline`), timed in the same run, and its ratio to ours.
+
+``--backend c`` (or ``CEVNS_BAYES_BACKEND=c``) measures the C backend instead of numba, for a
+before/after comparison. Results are written atomically; a section that fails is recorded with
+its error instead of stopping the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SPEC = "xsec"
+
+
+def _stats(values: list[float]) -> tuple[float, list[float]]:
+    return float(statistics.median(values)), [float(min(values)), float(max(values))]
+
+
+def _say(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def per_call_us(fn, *, repeat: int, number: int) -> list[float]:
+    """µs per call of ``fn`` in ``repeat`` batches of ``number`` calls (after one warm-up)."""
+    fn()
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        out.append((time.perf_counter() - t0) / number * 1e6)
+    return out
+
+
+def bench_loglike(spec, binning: str, repeat: int, number: int) -> dict[str, Any]:
+    from cevns_bayes.inference.bayes import build_forward_model
+    from cevns_bayes.inference.profile import ProfileLikelihood
+
+    s = spec if binning == "default" else spec.with_binning(binning)
+    model = build_forward_model(s)
+    t0 = time.perf_counter()
+    prof = ProfileLikelihood(s, model)
+    theta = prof.start.copy()
+    prof.value_and_grad(theta)
+    compile_s = time.perf_counter() - t0
+    runs = per_call_us(lambda: prof.value_and_grad(theta), repeat=repeat, number=number)
+    return {
+        "runs": runs,
+        "compile_s": compile_s,
+        "n_bins": int(model.observed.size),
+        "n_free": len(prof.names),
+        "model": model,
+        "prof": prof,
+    }
+
+
+def bench_baseline(spec, model, prof, repeat: int, number: int) -> dict[str, Any]:
+    from cevns_bayes.baseline import from_model
+
+    base = from_model(spec, model)
+    theta = prof.start.copy()
+    value, _ = base.nll_and_grad(theta)
+    ours, _ = prof.value_and_grad(theta)
+    runs = per_call_us(lambda: base.nll_and_grad(theta), repeat=repeat, number=number)
+    return {"runs": runs, "nll_baseline": value, "nll_ours": ours}
+
+
+def bench_nuts(spec, model, backend: str, repeat: int, draws: int, tune: int, chains: int):
+    import arviz as az
+
+    from cevns_bayes.inference.bayes import sample
+
+    runs = []
+    for k in range(repeat):
+        res = sample(
+            spec,
+            model,
+            chains=chains,
+            draws=draws,
+            tune=tune,
+            seed=1000 + k,
+            backend=backend,
+            progressbar=False,
+            prior_draws=50,
+            posterior_predictive=False,
+        )
+        post = res.idata.posterior
+        ess = float(az.ess(post, var_names=["sigma"], method="bulk")["sigma"])
+        rhat = float(az.rhat(post, var_names=["sigma"])["sigma"])
+        div = res.idata.sample_stats.get("diverging")
+        runs.append(
+            {
+                "compile_s": res.compile_s,
+                "sampling_s": res.sampling_s,
+                "ess_bulk_sigma": ess,
+                "ess_bulk_per_s": ess / res.sampling_s,
+                "r_hat_sigma": rhat,
+                "divergences": int(div.values.sum()) if div is not None else None,
+                "sigma_median": float(np.median(post["sigma"].values)),
+            }
+        )
+        _say(
+            f"nuts {backend} run {k + 1}/{repeat}: compile {res.compile_s:.1f} s, "
+            f"sampling {res.sampling_s:.1f} s, ESS_bulk(σ) {ess:.0f}, r̂ {rhat:.3f}"
+        )
+    return runs
+
+
+def bench_profile(spec, model, repeat: int, points: int) -> dict[str, Any]:
+    from cevns_bayes.inference.profile import DCHI2_1D, ProfileLikelihood, scan_range
+
+    t0 = time.perf_counter()
+    prof = ProfileLikelihood(spec, model)
+    prof.value_and_grad(prof.start)
+    compile_s = time.perf_counter() - t0
+    runs, result = [], {}
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        best = prof.fit()
+        lo, hi = scan_range(best, "sigma", prof.bounds[0])
+        scan = prof.scan("sigma", np.linspace(lo, hi, points), best)
+        ci68 = prof.interval(scan, DCHI2_1D["68"], best)
+        ci90 = prof.interval(scan, DCHI2_1D["90"], best)
+        runs.append(time.perf_counter() - t0)
+        result = {"best": best.values["sigma"], "ci_68": ci68, "ci_90": ci90}
+    return {"runs": runs, "compile_s": compile_s, "result": result}
+
+
+def bench_reproduce_all() -> dict[str, Any]:
+    exe = Path(sys.executable).with_name("cevns-bayes")
+    cmd = [str(exe) if exe.exists() else "cevns-bayes", "reproduce", "--all", "--results"]
+    with tempfile.TemporaryDirectory(prefix="bench-reproduce-") as tmp:
+        t0 = time.perf_counter()
+        proc = subprocess.run([*cmd, tmp], capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"reproduce --all exited {proc.returncode}: {proc.stderr[-2000:]}")
+    return {"runs": [wall], "command": " ".join([*cmd, "DIR"])}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="results/bench.json", help="JSON output file")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, no reproduce_all_s")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny runs of every section (checks the script, not the speed)",
+    )
+    parser.add_argument("--backend", choices=["numba", "c"], help="pytensor backend")
+    parser.add_argument(
+        "--nuts", default="pymc,nutpie", help="comma-separated NUTS samplers (default both)"
+    )
+    args = parser.parse_args(argv)
+    if args.backend:
+        os.environ["CEVNS_BAYES_BACKEND"] = args.backend
+
+    from cevns_bayes.model.compile import backend
+    from cevns_bayes.output import write_json
+    from cevns_bayes.spec import load_spec
+
+    smoke, quick = args.smoke, args.quick or args.smoke
+    rep_ll, num_ll = (2, 20) if smoke else (7, 300)
+    rep_nuts = 1 if smoke else (2 if args.quick else 3)
+    draws, tune, chains = (50, 50, 2) if smoke else (1000, 1000, 4)
+    rep_prof = 1 if smoke else 3
+    scan_points = 5 if smoke else 41
+
+    spec = load_spec(SPEC)
+    doc: dict[str, Any] = {
+        "cores": os.cpu_count(),
+        "machine": f"{platform.machine()} {platform.system()}, Python {platform.python_version()}",
+        "backend": backend(),
+        "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+        "loglike_grad_us": {},
+        "nuts_xsec": {},
+        "profile_xsec_s": None,
+        "reproduce_all_s": None,
+        "baseline": {},
+        "spread": {"loglike_grad_us": {}, "nuts_xsec": {}},
+        "runs": {"loglike_grad_us": {}, "nuts_xsec": {}},
+        "settings": {
+            "loglike_batches": [rep_ll, num_ll],
+            "nuts": {"chains": chains, "draws": draws, "tune": tune, "repeats": rep_nuts},
+            "profile": {"repeats": rep_prof, "scan_points": scan_points},
+        },
+        "errors": {},
+    }
+    out = Path(args.out)
+
+    def section(name, fn):
+        try:
+            fn()
+        except Exception as err:  # a failed section is recorded, the others still run
+            doc["errors"][name] = f"{type(err).__name__}: {err}"
+            _say(f"{name} FAILED: {err}\n{traceback.format_exc()}")
+        write_json(out, {k: v for k, v in doc.items()})
+
+    kept: dict[str, Any] = {}
+
+    def loglike():
+        for binning in ("default", "fine"):
+            r = bench_loglike(spec, binning, rep_ll, num_ll)
+            med, spread = _stats(r["runs"])
+            doc["loglike_grad_us"][binning] = med
+            doc["spread"]["loglike_grad_us"][binning] = spread
+            doc["runs"]["loglike_grad_us"][binning] = r["runs"]
+            doc["settings"][f"loglike_{binning}"] = {
+                "n_bins": r["n_bins"],
+                "n_free": r["n_free"],
+                "compile_s": r["compile_s"],
+            }
+            if binning == "default":
+                kept.update(model=r["model"], prof=r["prof"])
+            _say(f"ln L + grad, {binning} ({r['n_bins']} bins): {med:.1f} µs median")
+
+    def baseline():
+        b = bench_baseline(spec, kept["model"], kept["prof"], 2 if smoke else 5, 3 if smoke else 20)
+        med, spread = _stats(b["runs"])
+        doc["baseline"] = {
+            "loglike_grad_us": med,
+            "ratio": med / doc["loglike_grad_us"]["default"],
+            "spread_us": spread,
+            "runs_us": b["runs"],
+            "nll_baseline": b["nll_baseline"],
+            "nll_ours": b["nll_ours"],
+            "what": "numpy/scipy −ln L of the xsec analysis, forward-difference gradient "
+            "(cevns_bayes/baseline.py)",
+        }
+        _say(f"baseline: {med:.0f} µs median, {doc['baseline']['ratio']:.1f}x ours")
+
+    def nuts():
+        for name in [s.strip() for s in args.nuts.split(",") if s.strip()]:
+            try:
+                runs = bench_nuts(spec, kept["model"], name, rep_nuts, draws, tune, chains)
+            except Exception as err:
+                doc["errors"][f"nuts_{name}"] = f"{type(err).__name__}: {err}"
+                _say(f"nuts {name} FAILED: {err}")
+                continue
+            doc["runs"]["nuts_xsec"][name] = runs
+            entry, spread = {}, {}
+            for key in ("compile_s", "sampling_s", "ess_bulk_per_s"):
+                entry[key], spread[key] = _stats([r[key] for r in runs])
+            entry["r_hat_sigma_max"] = max(r["r_hat_sigma"] for r in runs)
+            divs = [r["divergences"] for r in runs if r["divergences"] is not None]
+            entry["divergences_total"] = int(sum(divs)) if divs else None
+            doc["nuts_xsec"][name] = entry
+            doc["spread"]["nuts_xsec"][name] = spread
+
+    def profile():
+        r = bench_profile(spec, kept["model"], rep_prof, scan_points)
+        med, spread = _stats(r["runs"])
+        doc["profile_xsec_s"] = med
+        doc["spread"]["profile_xsec_s"] = spread
+        doc["runs"]["profile_xsec_s"] = r["runs"]
+        doc["profile_xsec_compile_s"] = r["compile_s"]
+        doc["profile_xsec_result"] = r["result"]
+        _say(f"profile: {med:.2f} s median (compile {r['compile_s']:.1f} s)")
+
+    def reproduce():
+        r = bench_reproduce_all()
+        doc["reproduce_all_s"] = r["runs"][0]
+        doc["runs"]["reproduce_all_s"] = r["runs"]
+        doc["reproduce_all_command"] = r["command"]
+        _say(f"reproduce --all: {r['runs'][0]:.0f} s")
+
+    section("loglike_grad_us", loglike)
+    if "model" in kept:
+        section("baseline", baseline)
+        section("nuts_xsec", nuts)
+        section("profile_xsec_s", profile)
+    if not quick:
+        section("reproduce_all_s", reproduce)
+    print_table(doc)
+    print(f"wrote {out}")
+    return 1 if doc["errors"] else 0
+
+
+def print_table(doc: dict[str, Any]) -> None:
+    def f(x, fmt):
+        return "—" if x is None else format(x, fmt)
+
+    sp = doc["spread"]
+    rows = [("cores / backend", f"{doc['cores']} / {doc['backend']}", "")]
+    for b in ("default", "fine"):
+        v = doc["loglike_grad_us"].get(b)
+        s = sp["loglike_grad_us"].get(b)
+        n = doc["settings"].get(f"loglike_{b}", {}).get("n_bins")
+        rows.append(
+            (f"ln L + grad, {b} ({n} bins), µs", f(v, ".1f"), s and f"{s[0]:.1f}–{s[1]:.1f}")
+        )
+    base = doc.get("baseline") or {}
+    rows.append(("baseline numpy + FD grad, µs", f(base.get("loglike_grad_us"), ".0f"), ""))
+    rows.append(("  ratio baseline / ours", f(base.get("ratio"), ".1f"), ""))
+    for name, e in doc["nuts_xsec"].items():
+        s = sp["nuts_xsec"].get(name, {})
+        for key, fmt in (("compile_s", ".1f"), ("sampling_s", ".1f"), ("ess_bulk_per_s", ".0f")):
+            r = s.get(key)
+            rows.append(
+                (f"NUTS {name}: {key}", f(e.get(key), fmt), r and f"{r[0]:{fmt}}–{r[1]:{fmt}}")
+            )
+    s = sp.get("profile_xsec_s")
+    rows.append(
+        (
+            "profile xsec (fit + 41-pt scan), s",
+            f(doc["profile_xsec_s"], ".2f"),
+            s and f"{s[0]:.2f}–{s[1]:.2f}",
+        )
+    )
+    rows.append(("reproduce --all, s", f(doc["reproduce_all_s"], ".0f"), ""))
+    w = max(len(r[0]) for r in rows)
+    print(f"{'quantity':<{w}}  {'median':>10}  spread (min–max)")
+    for name, med, spread in rows:
+        print(f"{name:<{w}}  {med:>10}  {spread or ''}")
+    for name, err in doc["errors"].items():
+        print(f"! {name}: {err}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
