@@ -559,10 +559,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     toy.add_argument(
         "--mode",
-        choices=("frequentist", "bayesian"),
+        choices=("frequentist", "conditional", "bayesian"),
         default=None,
-        help="nuisances of the toys at the truth (frequentist, default for coverage) or drawn "
-        "from their priors (bayesian; SBC always)",
+        help="nuisances of the toys at the truth with the constraint centres (global "
+        "observables) re-drawn per toy (frequentist, default for coverage), at the truth with "
+        "the centres fixed (conditional), or drawn from their priors (bayesian; SBC always)",
     )
     toy.add_argument("--n", type=_positive_int, required=True, help="toys per true value")
     toy.add_argument(

@@ -6,25 +6,28 @@ Toys
 A toy is Poisson data drawn from the forward model at a set of true parameter values
 (:func:`generate_toy`). Its random numbers come from :func:`toy_rng`, a generator seeded with
 the pair (study seed, toy index), so every toy is reproducible on its own: whichever worker
-computes it, in whatever order, after whatever interruption. Two ways to choose the truth:
+computes it, in whatever order, after whatever interruption. Three ensembles:
 
-``frequentist``
+``frequentist`` (the default for coverage)
     the POI at the given true value, every nuisance at its nominal value (the centre of its
-    prior). The constraint terms of the likelihood keep their nominal centres: the auxiliary
-    measurements behind them (the global observables) are *not* re-drawn per toy, they are
-    held at the values that were measured. This is the simple reading of the paper's Wilks
-    test with its nominal priors, and it is conditional on the auxiliary measurements having
-    come out exactly at the truth; with systematics that matter (the 10% flux normalization
-    does for σ) the intervals, whose width includes those systematics, then over-cover,
-    because the data only fluctuate by their Poisson part (xsec at σ_SM, 500 toys: 85% and
-    98% for the nominal 68% and 90%; the pulls have a standard deviation of 0.68).
+    prior), and the *global observables* re-drawn per toy: each constraint term of the
+    likelihood stands for an auxiliary measurement whose outcome fluctuates like the data do,
+    so its centre is drawn from N(truth, σ) (:func:`generate_toy`) and the fit of that toy
+    (and, for the Bayesian intervals, the prior) is centred there. This is the standard
+    unconditional ensemble of the LHC statistics procedures, the one in which Wilks' theorem
+    is tested with the systematics included.
+``conditional``
+    the same toys with the global observables held at the truth: conditional on every
+    auxiliary measurement having come out exactly right. The intervals, whose width includes
+    the systematics, then over-cover, because the data fluctuate only by their Poisson part
+    (xsec at σ_SM, 500 toys: 85% and 98% for the nominal 68% and 90%; the pulls have a
+    standard deviation of 0.68). Kept to show the size of that effect.
 ``bayesian``
     nuisances drawn from their spec priors (:meth:`~cevns_bayes.spec.Prior.sample`), the POI
     at the given truth or, with no truth (SBC), drawn from its prior too. For Gaussian
-    constraints this is equivalent, for coverage, to re-drawing the global observables around
-    a fixed truth: both shift the difference "truth − constraint centre" by a N(0, σ) amount.
-    It is the ensemble in which Wilks' theorem is tested with the systematics included
-    (xsec at σ_SM, 500 toys: 66% ± 2% and 89% ± 1.4%, nominal 68.3% and 90%).
+    constraints this is equivalent, for the profile coverage, to re-drawing the global
+    observables around a fixed truth: both shift the difference "truth − constraint centre"
+    by a N(0, σ) amount.
 
 Studies
 -------
@@ -93,7 +96,7 @@ from cevns_bayes.inference.profile import DCHI2_1D, ProfileLikelihood
 
 STUDIES = ("coverage", "sbc")
 METHODS = ("profile", "bayes")
-MODES = ("frequentist", "bayesian")
+MODES = ("frequentist", "conditional", "bayesian")
 #: Sub-range prior of ``sigma`` (1e-40 cm²) for SBC (see the module docstring)
 SBC_SIGMA_PRIOR = (100.0, 300.0)
 #: NUTS settings per study: chains, draws and tuning steps per chain
@@ -139,6 +142,9 @@ class Toy:
     params: dict[str, float]  # POIs and nuisances of the spec at their true values
     expected: np.ndarray  # (n_pe, n_t)
     counts: np.ndarray  # (n_pe, n_t), integers
+    #: shift of each nuisance constraint's centre (its global observable) in this toy, in the
+    #: units of ``prior_logp_tensor``'s ``centre_shift``; empty unless ``mode="frequentist"``
+    global_observables: dict[str, float] = field(default_factory=dict)
 
 
 def expected_counts(spec, prof_or_model, values: Mapping[str, float]) -> np.ndarray:
@@ -177,12 +183,15 @@ def generate_toy(
     """Toy ``index`` of a study with seed ``seed``: Poisson counts around the expectation at the
     true parameters.
 
-    ``mode="frequentist"``: POIs from ``truth`` (required), nuisances at their prior centres
-    (the constraint terms' auxiliary measurements stay at nominal: see the module docstring).
-    ``mode="bayesian"``: POIs from ``truth`` or, where it has none, drawn from their priors;
-    nuisances drawn from their priors. ``truth`` may also pin nuisances. Draw order (fixed,
-    so toys are reproducible): POIs, nuisances (spec order), then the counts, all from
-    :func:`toy_rng` ``(seed, index)``.
+    ``mode="frequentist"``: POIs from ``truth`` (required), nuisances at their prior centres,
+    and the global observables (the centres of the constraint terms) drawn around those true
+    values, N(0, σ) per constrained nuisance (:func:`~cevns_bayes.inference.grid.
+    global_observable_sd`). ``mode="conditional"``: the same without re-drawing the global
+    observables (they stay at the truth). ``mode="bayesian"``: POIs from ``truth`` or, where it
+    has none, drawn from their priors; nuisances drawn from their priors. ``truth`` may also pin
+    nuisances. Draw order (fixed, so toys are reproducible): POIs, nuisances (spec order), the
+    counts, then the global observables, all from :func:`toy_rng` ``(seed, index)`` (so the
+    frequentist and conditional toys of one seed share their counts).
     """
     if mode not in MODES:
         raise ConfigError(f"toy mode {mode!r} unknown; expected one of {', '.join(MODES)}")
@@ -203,11 +212,19 @@ def generate_toy(
             params[name] = float(truth[name])
         elif mode == "bayesian":
             params[name] = float(prior.sample(rng))
-        else:
+        else:  # frequentist or conditional: the truth is the prior centre
             params[name] = float(prior.center)
     mu = expected_counts(spec, prof_or_model, params)
     counts = rng.poisson(mu)
-    return Toy(int(index), int(seed), mode, params, mu, counts)
+    shifts: dict[str, float] = {}
+    if mode == "frequentist":
+        from cevns_bayes.inference.grid import global_observable_sd
+
+        for name, prior in spec.nuisances.items():
+            sd = global_observable_sd(prior)
+            if sd > 0:
+                shifts[name] = float(sd * rng.standard_normal())
+    return Toy(int(index), int(seed), mode, params, mu, counts, shifts)
 
 
 # --- NUTS with the counts as data -----------------------------------------------------------------
@@ -235,6 +252,7 @@ class PosteriorSampler:
         from pymc.step_methods.hmc.quadpotential import QuadPotentialFull
 
         from cevns_bayes.inference.bayes import forward_parameters
+        from cevns_bayes.inference.grid import prior_logp_tensor
         from cevns_bayes.model.compile import pytensor_mode
         from cevns_bayes.model.forward import COMPONENTS
 
@@ -255,6 +273,18 @@ class PosteriorSampler:
             p = forward_parameters(spec, model, values)
             comps = model.components(p)
             pm.Poisson("observed", mu=sum(comps[k] for k in COMPONENTS), observed=data)
+            # priors re-centred on a toy's global observables (frequentist toys): the prior
+            # centred at μ + δ is the spec's prior times exp(ln π(θ − δ) − ln π(θ)); its
+            # normalization does not depend on θ, so this is exact for the posterior
+            shift = pm.Data("global_shift", np.zeros(len(spec.nuisances)))
+            pm.Potential(
+                "global_observables",
+                sum(
+                    prior_logp_tensor(prior, values[name], shift[k])
+                    - prior_logp_tensor(prior, values[name])
+                    for k, (name, prior) in enumerate(spec.nuisances.items())
+                ),
+            )
         self.pm_model = pm_model
         # the metric: Hessian of −ln p at the starting point for the Asimov data there
         pm.set_data({"counts": expected_counts(spec, model, self.start)}, model=pm_model)
@@ -284,12 +314,26 @@ class PosteriorSampler:
         self._fresh = copy.deepcopy(self.step.sampling_state)
 
     def sample(
-        self, counts, *, seed: int, chains: int, draws: int, tune: int
+        self,
+        counts,
+        *,
+        seed: int,
+        chains: int,
+        draws: int,
+        tune: int,
+        global_observables: Mapping[str, float] | None = None,
     ) -> tuple[dict[str, np.ndarray], int]:
-        """POI draws per chain ``{name: (chains, draws)}`` and the number of divergences."""
+        """POI draws per chain ``{name: (chains, draws)}`` and the number of divergences.
+
+        ``global_observables``: shifts of the nuisance priors' centres (see :class:`Toy`)."""
         import pymc as pm
 
-        pm.set_data({"counts": np.asarray(counts, float)}, model=self.pm_model)
+        shift = np.zeros(len(self.spec.nuisances))
+        for name, value in (global_observables or {}).items():
+            shift[list(self.spec.nuisances).index(name)] = float(value)
+        pm.set_data(
+            {"counts": np.asarray(counts, float), "global_shift": shift}, model=self.pm_model
+        )
         self.step.sampling_state = copy.deepcopy(self._fresh)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -431,6 +475,7 @@ def _profile_toy(state: _WorkerState, task: ToyTask) -> dict[str, Any]:
     toy = generate_toy(task.spec, prof, task.truth, task.index, task.seed, task.mode)
     truth = toy.params[poi]
     prof.set_observed(toy.counts)
+    prof.set_global_observables(toy.global_observables)
     best = prof.fit(start=prof.nominal)
     if not best.valid:  # e.g. HESSE's exact EDM above MIGRAD's goal: continue from there
         best = min(best, prof.fit(start=best.values), key=lambda r: (not r.valid, r.nll))
@@ -444,6 +489,7 @@ def _profile_toy(state: _WorkerState, task: ToyTask) -> dict[str, Any]:
         "index": toy.index,
         "truth": truth,
         "params": toy.params,
+        "global_observables": toy.global_observables,
         "n_events": int(toy.counts.sum()),
         "best": best.values[poi],
         "hesse_error": best.errors.get(poi),
@@ -470,6 +516,7 @@ def _bayes_toy(state: _WorkerState, task: ToyTask) -> dict[str, Any]:
         chains=s["chains"],
         draws=s["draws"],
         tune=s["tune"],
+        global_observables=toy.global_observables,
     )
     x = draws[poi]
     summ = interval_summary(x)
@@ -477,6 +524,7 @@ def _bayes_toy(state: _WorkerState, task: ToyTask) -> dict[str, Any]:
         "index": toy.index,
         "truth": truth,
         "params": toy.params,
+        "global_observables": toy.global_observables,
         "n_events": int(toy.counts.sum()),
         "mean": summ["mean"],
         "median": summ["median"],

@@ -89,17 +89,32 @@ def _support(prior) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def prior_logp_tensor(prior, x):
-    """ln π(x) up to a constant, as a pytensor expression (inside the support)."""
+def prior_logp_tensor(prior, x, centre_shift=0.0):
+    """ln π(x) up to a constant, as a pytensor expression (inside the support).
+
+    ``centre_shift`` moves the centre of the constraint (its global observable): by δ for a
+    (truncated) normal, μ → μ + δ, and by a factor e^δ of the median for a lognormal (δ in
+    units of ln x). Frequentist toys re-draw it (:mod:`cevns_bayes.toys`); a flat prior has none.
+    """
     kind = prior.kind
     if kind == "flat":
         return pt.zeros_like(x)
     if kind in ("normal", "truncated_normal"):
-        return -0.5 * ((x - prior.mu) / prior.sigma) ** 2
+        return -0.5 * ((x - prior.mu - centre_shift) / prior.sigma) ** 2
     if kind == "lognormal":
-        z = (pt.log(x) - math.log(prior.median)) / prior.sigma_log
+        z = (pt.log(x) - math.log(prior.median) - centre_shift) / prior.sigma_log
         return -0.5 * z**2 - pt.log(x)
     raise ConfigError(f"prior kind {kind!r} has no log density here")
+
+
+def global_observable_sd(prior) -> float:
+    """The spread of a constraint's global observable in the units of ``centre_shift``
+    (:func:`prior_logp_tensor`): σ for a (truncated) normal, σ_log for a lognormal, 0 for flat."""
+    if prior.kind in ("normal", "truncated_normal"):
+        return float(prior.sigma)
+    if prior.kind == "lognormal":
+        return float(prior.sigma_log)
+    return 0.0
 
 
 def to_constrained(prior, u):

@@ -91,20 +91,21 @@ class ProfileLikelihood:
         theta = pt.dvector("theta")
         cevns_on = pt.dscalar("cevns_on")
         counts_in = pt.dmatrix("observed")
+        shift_in = pt.dvector("global_observable_shift")
         values = {n: theta[i] for i, n in enumerate(self.names)}
         p = forward_parameters(spec, model, values)
         p["cevns_norm"] = p.get("cevns_norm", pt.constant(1.0)) * cevns_on
         comps = model.components(p)
         total = sum(comps[k] for k in COMPONENTS)
         nll = -poisson_loglike(total, counts_in)
-        for name in self.nuisance_names:
-            nll = nll - prior_logp_tensor(spec.nuisances[name], values[name])
+        for k, name in enumerate(self.nuisance_names):
+            nll = nll - prior_logp_tensor(spec.nuisances[name], values[name], shift_in[k])
         grad = pytensor.grad(nll, theta)
         counts = pt.stack([comps[k].sum() for k in COMPONENTS])
         # compiled on first use: a likelihood used only for its expected counts never
         # compiles the NLL graph, and the other way round
         self._graphs = {
-            "nll": ([theta, cevns_on, counts_in], [nll, grad], hot),
+            "nll": ([theta, cevns_on, counts_in, shift_in], [nll, grad], hot),
             "expected": (
                 [theta, cevns_on],
                 [total, counts, *(comps[k] for k in COMPONENTS)],
@@ -127,6 +128,7 @@ class ProfileLikelihood:
         self.nfcn = 0
         self.observed = np.zeros(model.observed.shape)
         self.set_observed(model.observed if observed is None else observed)
+        self.global_shift = np.zeros(len(self.nuisance_names))
 
     def _function(self, which: str):
         if which not in self._compiled:
@@ -144,6 +146,21 @@ class ProfileLikelihood:
         self.observed = counts
         self._cache = None
 
+    def set_global_observables(self, shifts: Mapping[str, float] | None) -> None:
+        """Move the centres of the nuisance constraints (their global observables) by
+        ``shifts`` (units of :func:`~cevns_bayes.inference.grid.prior_logp_tensor`'s
+        ``centre_shift``); ``None`` puts them all back at the spec's prior centres."""
+        vec = np.zeros(len(self.nuisance_names))
+        for name, value in (shifts or {}).items():
+            if name not in self.nuisance_names:
+                raise ConfigError(
+                    f"global observable {name!r}: not a nuisance of {self.spec.name} "
+                    f"(expected one of {', '.join(self.nuisance_names)})"
+                )
+            vec[self.nuisance_names.index(name)] = float(value)
+        self.global_shift = vec
+        self._cache = None
+
     # --- NLL with a one-entry cache so MIGRAD's value and gradient calls share an evaluation
     def _eval(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         key = theta.tobytes()
@@ -155,7 +172,7 @@ class ProfileLikelihood:
 
     def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """NLL and its gradient at ``theta`` (one evaluation of the compiled graph, no cache)."""
-        value, grad = self._function("nll")(theta, self.cevns_on, self.observed)
+        value, grad = self._function("nll")(theta, self.cevns_on, self.observed, self.global_shift)
         self.nfcn += 1
         return float(value), np.asarray(grad)
 
