@@ -358,6 +358,10 @@ def default_axes(spec, points: int | Sequence[int]) -> list[np.ndarray]:
     return axes
 
 
+#: grids with at least this many points are split over worker processes (see posterior_grid)
+PARALLEL_GRID_MIN_POINTS = 400
+
+
 def posterior_grid(
     spec,
     model,
@@ -366,33 +370,50 @@ def posterior_grid(
     axes: Sequence[np.ndarray] | None = None,
     observed: np.ndarray | None = None,
     progressbar: bool = False,
+    workers: int | None = None,
 ) -> GridResult:
     """Laplace-marginal posterior of the spec's POIs (1 or 2 of them) on a grid.
 
     The cells are visited in a serpentine order so each optimization starts from its
-    neighbour's nuisances.
+    neighbour's nuisances. ``workers`` processes (default: every core for a grid of at least
+    :data:`PARALLEL_GRID_MIN_POINTS` points with at least two rows, else one) each take a
+    contiguous block of rows of the first axis and walk it the same way; each compiles the
+    likelihood once (cached on disk). The optimum at each cell does not depend on where its
+    optimization started, so the split changes the result only within the optimizer's
+    tolerance (a test).
     """
+    import os
+
     if len(spec.pois) not in (1, 2):
         raise ConfigError(f"a posterior grid takes 1 or 2 POIs, the spec has {tuple(spec.pois)}")
     t0 = time.perf_counter()
     axes = [np.asarray(a, float) for a in (axes or default_axes(spec, points))]
-    lap = LaplaceGrid(spec, model, observed)
     shape = tuple(a.size for a in axes)
-    n_nuis = len(lap.nuisance_names)
-    log_post = np.full(shape, -np.inf)
-    log_joint = np.full(shape, -np.inf)
-    log_like = np.full(shape, -np.inf)
-    best = np.full((*shape, n_nuis), np.nan)
-    order = _serpentine(shape)
-    bar = _progress(len(order), progressbar)
-    u_prev = lap.u0.copy()
-    for k, idx in enumerate(order):
-        x = np.array([axes[d][i] for d, i in enumerate(idx)])
-        lp, lj, ll, theta, u = lap.point(x, u_prev)
-        log_post[idx], log_joint[idx], log_like[idx] = lp, lj, ll
-        best[idx] = theta
-        u_prev = u if np.all(np.isfinite(u)) else lap.u0.copy()
-        bar(k + 1)
+    n_rows = shape[0] if len(shape) == 2 else 1
+    if workers is None:
+        big = int(np.prod(shape)) >= PARALLEL_GRID_MIN_POINTS
+        workers = min(os.cpu_count() or 1, n_rows) if big else 1
+    workers = max(1, min(int(workers), n_rows))
+    blocks = [b for b in np.array_split(np.arange(n_rows), workers) if b.size]
+    bar = _progress(int(np.prod(shape)), progressbar)
+    if len(blocks) == 1:
+        parts = [_grid_block(spec, model, axes, observed, None, bar)]
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(len(blocks), mp_context=mp.get_context("spawn")) as pool:
+            futures = [
+                pool.submit(_grid_block, spec, model, axes, observed, rows) for rows in blocks
+            ]
+            parts, done = [], 0
+            for fut in futures:
+                parts.append(fut.result())
+                done += parts[-1]["log_post"].size
+                bar(done)
+    cat = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0] if k != "names"}
+    if len(shape) == 1:  # drop the one "row" of a 1-D grid
+        cat = {k: v[0] for k, v in cat.items()}
     mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(axes))
     labels = weak_charge_sign_label_points(
         tuple(spec.pois), mesh, couplings=spec.model.get("couplings", "tree")
@@ -400,15 +421,46 @@ def posterior_grid(
     return GridResult(
         tuple(spec.pois),
         axes,
-        log_post,
-        log_joint,
-        log_like,
-        lap.nuisance_names,
-        best,
+        cat["log_post"],
+        cat["log_joint"],
+        cat["log_like"],
+        parts[0]["names"],
+        cat["best"],
         labels,
         time.perf_counter() - t0,
-        {"method": "laplace", "nuisances": list(lap.nuisance_names)},
+        {"method": "laplace", "nuisances": list(parts[0]["names"]), "workers": len(blocks)},
     )
+
+
+def _grid_block(spec, model, axes, observed, rows, bar=None) -> dict[str, Any]:
+    """Laplace posterior on the rows ``rows`` of the first axis (all of a 1-D grid when
+    ``rows`` is None), in serpentine order from the prior centres of the nuisances."""
+    lap = LaplaceGrid(spec, model, observed)
+    if rows is None or len(axes) == 1:
+        sub_axes = list(axes)
+    else:
+        sub_axes = [axes[0][np.asarray(rows)], axes[1]]
+    shape = tuple(a.size for a in sub_axes)
+    n_nuis = len(lap.nuisance_names)
+    out = {
+        "log_post": np.full(shape, -np.inf),
+        "log_joint": np.full(shape, -np.inf),
+        "log_like": np.full(shape, -np.inf),
+        "best": np.full((*shape, n_nuis), np.nan),
+    }
+    u_prev = lap.u0.copy()
+    for k, idx in enumerate(_serpentine(shape)):
+        x = np.array([sub_axes[d][i] for d, i in enumerate(idx)])
+        lp, lj, ll, theta, u = lap.point(x, u_prev)
+        out["log_post"][idx], out["log_joint"][idx], out["log_like"][idx] = lp, lj, ll
+        out["best"][idx] = theta
+        u_prev = u if np.all(np.isfinite(u)) else lap.u0.copy()
+        if bar is not None:
+            bar(k + 1)
+    if len(axes) == 1:  # one "row" holding the whole 1-D grid
+        out = {k: v[None, ...] for k, v in out.items()}
+    out["names"] = lap.nuisance_names
+    return out
 
 
 def _serpentine(shape: tuple[int, ...]) -> list[tuple[int, ...]]:
