@@ -39,9 +39,12 @@ with the same binning and data.
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
+import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +223,14 @@ def _settings(spec, model, flux_label: str, fixed: dict[str, float] | None = Non
 
 
 # --- the budget -----------------------------------------------------------------------------------
+#: the row function forked budget workers call (set only while a pool runs)
+_FORKED_ROW = None
+
+
+def _forked_row(var: dict[str, Any]) -> dict[str, Any]:
+    return _FORKED_ROW(var)
+
+
 def difference_budget(
     spec,
     *,
@@ -227,6 +238,7 @@ def difference_budget(
     flux=None,
     progress=None,
     variations: Sequence[str] | None = None,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     """Best POI value of ``spec`` for the nominal configuration and each variation (see the
     module docstring), and the shifts relative to the nominal one.
@@ -238,6 +250,8 @@ def difference_budget(
         progress: print one line per fit to stderr when true.
         variations: names from :func:`variation_names` to run (in the budget's order);
             default: all of them.
+        workers: processes for the model variants (default: every core; forked, so they
+            share the loaded release and fluxes; one where the platform cannot fork).
 
     Returns:
         A JSON-serializable dict: ``model``, ``poi``, ``units``, ``nominal`` (``best``,
@@ -318,8 +332,7 @@ def difference_budget(
         f"(valid={nom['valid']}, {nominal['seconds']:.1f} s)"
     )
 
-    rows: list[dict[str, Any]] = []
-    for k, var in enumerate(all_vars, 1):
+    def one_row(var: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
         ch = var["changes"]
         row: dict[str, Any] = {
@@ -376,17 +389,46 @@ def difference_budget(
                 error_message=f"{type(exc).__name__}: {exc}",
             )
         row["seconds"] = time.perf_counter() - t0
-        rows.append(row)
+        return row
+
+    def report(var: dict[str, Any], row: dict[str, Any]) -> None:
+        k = all_vars.index(var) + 1
         if row["best"] is None:
             say(f"{k}/{len(all_vars)} {var['name']}: FAILED ({row['error_message']})")
-        else:
-            sig = row["shift_in_sigma"]
-            say(
-                f"{k}/{len(all_vars)} {var['name']}: {poi} = {row['best']:.5g}, shift "
-                f"{row['shift']:+.3g}"
-                + (f" ({sig:+.2f}σ)" if sig is not None else "")
-                + f", valid={row['valid']}, {row['seconds']:.1f} s"
-            )
+            return
+        sig = row["shift_in_sigma"]
+        say(
+            f"{k}/{len(all_vars)} {var['name']}: {poi} = {row['best']:.5g}, shift "
+            f"{row['shift']:+.3g}"
+            + (f" ({sig:+.2f}σ)" if sig is not None else "")
+            + f", valid={row['valid']}, {row['seconds']:.1f} s"
+        )
+
+    # model variants build and compile their own likelihood: forked workers run them side by
+    # side (sharing the loaded release and fluxes); nuisance_fixed rows reuse the nominal one
+    global _FORKED_ROW
+    done: dict[str, dict[str, Any]] = {}
+    others = [v for v in all_vars if v["group"] != "nuisance_fixed"]
+    n_workers = min(len(others), workers if workers is not None else (os.cpu_count() or 1))
+    if n_workers > 1 and "fork" in mp.get_all_start_methods():
+        _FORKED_ROW = one_row
+        try:
+            with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("fork")) as pool:
+                futures = {v["name"]: (v, pool.submit(_forked_row, v)) for v in others}
+                for v in all_vars:
+                    if v["name"] not in futures:
+                        done[v["name"]] = one_row(v)
+                        report(v, done[v["name"]])
+                for name, (v, fut) in futures.items():
+                    done[name] = fut.result()
+                    report(v, done[name])
+        finally:
+            _FORKED_ROW = None
+    else:
+        for v in all_vars:
+            done[v["name"]] = one_row(v)
+            report(v, done[v["name"]])
+    rows = [done[v["name"]] for v in all_vars]
 
     published = load_published().get("pois", {}).get(poi, {}).get("best")
     gap = nom["best"] - published if published is not None else None

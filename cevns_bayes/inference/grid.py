@@ -377,12 +377,15 @@ def posterior_grid(
     The cells are visited in a serpentine order so each optimization starts from its
     neighbour's nuisances. ``workers`` processes (default: every core for a grid of at least
     :data:`PARALLEL_GRID_MIN_POINTS` points with at least two rows, else one) each take a
-    contiguous block of rows of the first axis and walk it the same way; each compiles the
-    likelihood once (cached on disk). The optimum at each cell does not depend on where its
+    contiguous block of rows of the first axis and walk it the same way, each from the prior
+    centres of the nuisances. The optimum at each cell does not depend on where its
     optimization started, so the split changes the result only within the optimizer's
-    tolerance (a test).
+    tolerance (a test). The workers are forked (where the platform can), so they share the
+    likelihood compiled here; elsewhere the grid runs in one process.
     """
+    import multiprocessing as mp
     import os
+    from concurrent.futures import ProcessPoolExecutor
 
     if len(spec.pois) not in (1, 2):
         raise ConfigError(f"a posterior grid takes 1 or 2 POIs, the spec has {tuple(spec.pois)}")
@@ -394,23 +397,27 @@ def posterior_grid(
         big = int(np.prod(shape)) >= PARALLEL_GRID_MIN_POINTS
         workers = min(os.cpu_count() or 1, n_rows) if big else 1
     workers = max(1, min(int(workers), n_rows))
+    if workers > 1 and "fork" not in mp.get_all_start_methods():
+        workers = 1  # the workers share the compiled likelihood by forking (see below)
     blocks = [b for b in np.array_split(np.arange(n_rows), workers) if b.size]
     bar = _progress(int(np.prod(shape)), progressbar)
+    lap = LaplaceGrid(spec, model, observed)
     if len(blocks) == 1:
-        parts = [_grid_block(spec, model, axes, observed, None, bar)]
+        parts = [_grid_block(lap, axes, None, bar)]
     else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(len(blocks), mp_context=mp.get_context("spawn")) as pool:
-            futures = [
-                pool.submit(_grid_block, spec, model, axes, observed, rows) for rows in blocks
-            ]
-            parts, done = [], 0
-            for fut in futures:
-                parts.append(fut.result())
-                done += parts[-1]["log_post"].size
-                bar(done)
+        # forked workers inherit the compiled likelihood: no import, no compile per worker
+        global _FORKED_GRID
+        _FORKED_GRID = lap
+        try:
+            with ProcessPoolExecutor(len(blocks), mp_context=mp.get_context("fork")) as pool:
+                futures = [pool.submit(_forked_grid_block, axes, rows) for rows in blocks]
+                parts, done = [], 0
+                for fut in futures:
+                    parts.append(fut.result())
+                    done += parts[-1]["log_post"].size
+                    bar(done)
+        finally:
+            _FORKED_GRID = None
     cat = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0] if k != "names"}
     if len(shape) == 1:  # drop the one "row" of a 1-D grid
         cat = {k: v[0] for k, v in cat.items()}
@@ -432,10 +439,17 @@ def posterior_grid(
     )
 
 
-def _grid_block(spec, model, axes, observed, rows, bar=None) -> dict[str, Any]:
+#: the LaplaceGrid forked grid workers use (set only while a pool runs)
+_FORKED_GRID: LaplaceGrid | None = None
+
+
+def _forked_grid_block(axes, rows) -> dict[str, Any]:
+    return _grid_block(_FORKED_GRID, axes, rows)
+
+
+def _grid_block(lap: LaplaceGrid, axes, rows, bar=None) -> dict[str, Any]:
     """Laplace posterior on the rows ``rows`` of the first axis (all of a 1-D grid when
     ``rows`` is None), in serpentine order from the prior centres of the nuisances."""
-    lap = LaplaceGrid(spec, model, observed)
     if rows is None or len(axes) == 1:
         sub_axes = list(axes)
     else:
