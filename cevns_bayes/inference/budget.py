@@ -39,18 +39,16 @@ with the same binning and data.
 from __future__ import annotations
 
 import math
-import multiprocessing as mp
-import os
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cevns_bayes.errors import ConfigError
+from cevns_bayes.parallel import map_forked
 
 #: Order of the groups in the budget, the table and the figure
 GROUPS = (
@@ -223,14 +221,6 @@ def _settings(spec, model, flux_label: str, fixed: dict[str, float] | None = Non
 
 
 # --- the budget -----------------------------------------------------------------------------------
-#: the row function forked budget workers call (set only while a pool runs)
-_FORKED_ROW = None
-
-
-def _forked_row(var: dict[str, Any]) -> dict[str, Any]:
-    return _FORKED_ROW(var)
-
-
 def difference_budget(
     spec,
     *,
@@ -406,28 +396,20 @@ def difference_budget(
 
     # model variants build and compile their own likelihood: forked workers run them side by
     # side (sharing the loaded release and fluxes); nuisance_fixed rows reuse the nominal one
-    global _FORKED_ROW
-    done: dict[str, dict[str, Any]] = {}
+    own = [v for v in all_vars if v["group"] == "nuisance_fixed"]
     others = [v for v in all_vars if v["group"] != "nuisance_fixed"]
-    n_workers = min(len(others), workers if workers is not None else (os.cpu_count() or 1))
-    if n_workers > 1 and "fork" in mp.get_all_start_methods():
-        _FORKED_ROW = one_row
-        try:
-            with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("fork")) as pool:
-                futures = {v["name"]: (v, pool.submit(_forked_row, v)) for v in others}
-                for v in all_vars:
-                    if v["name"] not in futures:
-                        done[v["name"]] = one_row(v)
-                        report(v, done[v["name"]])
-                for name, (v, fut) in futures.items():
-                    done[name] = fut.result()
-                    report(v, done[name])
-        finally:
-            _FORKED_ROW = None
-    else:
-        for v in all_vars:
-            done[v["name"]] = one_row(v)
-            report(v, done[v["name"]])
+    done = {}
+    for var, row in zip(
+        own + others,
+        map_forked(
+            one_row,
+            others,
+            workers=workers,
+            local=own,
+            on_result=lambda v, r: report(v, r),
+        ),
+    ):
+        done[var["name"]] = row
     rows = [done[v["name"]] for v in all_vars]
 
     published = load_published().get("pois", {}).get(poi, {}).get("best")

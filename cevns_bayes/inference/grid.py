@@ -36,6 +36,7 @@ from cevns_bayes import constants as c
 from cevns_bayes.errors import ConfigError
 from cevns_bayes.model.compile import compile_function
 from cevns_bayes.model.likelihood import poisson_loglike
+from cevns_bayes.parallel import default_workers, map_forked
 from cevns_bayes.physics.cross_section import weak_charge
 
 #: flavor groups whose couplings can be POIs, and the POIs that move each group's weak charge
@@ -383,10 +384,6 @@ def posterior_grid(
     tolerance (a test). The workers are forked (where the platform can), so they share the
     likelihood compiled here; elsewhere the grid runs in one process.
     """
-    import multiprocessing as mp
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-
     if len(spec.pois) not in (1, 2):
         raise ConfigError(f"a posterior grid takes 1 or 2 POIs, the spec has {tuple(spec.pois)}")
     t0 = time.perf_counter()
@@ -395,29 +392,25 @@ def posterior_grid(
     n_rows = shape[0] if len(shape) == 2 else 1
     if workers is None:
         big = int(np.prod(shape)) >= PARALLEL_GRID_MIN_POINTS
-        workers = min(os.cpu_count() or 1, n_rows) if big else 1
-    workers = max(1, min(int(workers), n_rows))
-    if workers > 1 and "fork" not in mp.get_all_start_methods():
-        workers = 1  # the workers share the compiled likelihood by forking (see below)
-    blocks = [b for b in np.array_split(np.arange(n_rows), workers) if b.size]
+        workers = default_workers(n_rows) if big else 1
+    blocks = [r for r in np.array_split(np.arange(n_rows), max(1, min(workers, n_rows))) if r.size]
     bar = _progress(int(np.prod(shape)), progressbar)
-    lap = LaplaceGrid(spec, model, observed)
+    lap = LaplaceGrid(spec, model, observed)  # compiled once; forked workers share it
     if len(blocks) == 1:
         parts = [_grid_block(lap, axes, None, bar)]
     else:
-        # forked workers inherit the compiled likelihood: no import, no compile per worker
-        global _FORKED_GRID
-        _FORKED_GRID = lap
-        try:
-            with ProcessPoolExecutor(len(blocks), mp_context=mp.get_context("fork")) as pool:
-                futures = [pool.submit(_forked_grid_block, axes, rows) for rows in blocks]
-                parts, done = [], 0
-                for fut in futures:
-                    parts.append(fut.result())
-                    done += parts[-1]["log_post"].size
-                    bar(done)
-        finally:
-            _FORKED_GRID = None
+        finished = []
+
+        def progress(_rows, part):
+            finished.append(part["log_post"].size)
+            bar(sum(finished))
+
+        parts = map_forked(
+            lambda rows: _grid_block(lap, axes, rows),
+            blocks,
+            workers=len(blocks),
+            on_result=progress,
+        )
     cat = {k: np.concatenate([p[k] for p in parts], axis=0) for k in parts[0] if k != "names"}
     if len(shape) == 1:  # drop the one "row" of a 1-D grid
         cat = {k: v[0] for k, v in cat.items()}
@@ -437,14 +430,6 @@ def posterior_grid(
         time.perf_counter() - t0,
         {"method": "laplace", "nuisances": list(parts[0]["names"]), "workers": len(blocks)},
     )
-
-
-#: the LaplaceGrid forked grid workers use (set only while a pool runs)
-_FORKED_GRID: LaplaceGrid | None = None
-
-
-def _forked_grid_block(axes, rows) -> dict[str, Any]:
-    return _grid_block(_FORKED_GRID, axes, rows)
 
 
 def _grid_block(lap: LaplaceGrid, axes, rows, bar=None) -> dict[str, Any]:

@@ -386,23 +386,43 @@ def scan_range(best: FitResult, poi: str, bounds, n_err: float = 4.0) -> tuple[f
 
 
 def profile_scan_2d(
-    prof: ProfileLikelihood, axes: Sequence[np.ndarray], *, progressbar: bool = False
+    prof: ProfileLikelihood,
+    axes: Sequence[np.ndarray],
+    *,
+    progressbar: bool = False,
+    workers: int | None = None,
 ) -> dict[str, Any]:
-    """Profile NLL over a 2-D POI grid (serpentine, warm starts); −2Δln L map and best point."""
+    """Profile NLL over a 2-D POI grid (serpentine, warm starts); −2Δln L map and best point.
+
+    The rows of the first axis are split in contiguous blocks over ``workers`` forked
+    processes (default: every core), each walking its block from the nominal nuisances.
+    """
     from cevns_bayes.inference.grid import _progress, _serpentine
+    from cevns_bayes.parallel import default_workers, map_forked
 
     a, b = (np.asarray(x, float) for x in axes)
     names = prof.poi_names
     shape = (a.size, b.size)
-    nll = np.full(shape, np.nan)
-    order = _serpentine(shape)
-    bar = _progress(len(order), progressbar)
-    start = dict(prof.nominal)
-    for k, (i, j) in enumerate(order):
-        r = prof.fit({names[0]: a[i], names[1]: b[j]}, start, hesse=False)
-        nll[i, j] = r.nll
-        start = r.values
-        bar(k + 1)
+    bar = _progress(a.size * b.size, progressbar)
+    n_blocks = default_workers(a.size) if workers is None else max(1, min(workers, a.size))
+    blocks = [r for r in np.array_split(np.arange(a.size), n_blocks) if r.size]
+
+    def block(rows: np.ndarray) -> np.ndarray:
+        out = np.full((rows.size, b.size), np.nan)
+        start = dict(prof.nominal)
+        for i, j in _serpentine(out.shape):
+            r = prof.fit({names[0]: a[rows[i]], names[1]: b[j]}, start, hesse=False)
+            out[i, j] = r.nll
+            start = r.values
+        return out
+
+    finished = []
+
+    def progress(rows, _part):
+        finished.append(rows.size * b.size)
+        bar(sum(finished))
+
+    nll = np.concatenate(map_forked(block, blocks, workers=len(blocks), on_result=progress))
     i, j = np.unravel_index(np.nanargmin(nll), shape)
     return {"axes": [a, b], "nll": nll, "grid_best": (float(a[i]), float(b[j]))}
 
