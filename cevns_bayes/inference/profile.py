@@ -407,14 +407,14 @@ def profile_scan_2d(
     n_blocks = default_workers(a.size) if workers is None else max(1, min(workers, a.size))
     blocks = [r for r in np.array_split(np.arange(a.size), n_blocks) if r.size]
 
-    def block(rows: np.ndarray) -> np.ndarray:
+    def block(rows: np.ndarray) -> tuple[np.ndarray, int]:
         out = np.full((rows.size, b.size), np.nan)
-        start = dict(prof.nominal)
+        start, n0 = dict(prof.nominal), prof.nfcn
         for i, j in _serpentine(out.shape):
             r = prof.fit({names[0]: a[rows[i]], names[1]: b[j]}, start, hesse=False)
             out[i, j] = r.nll
             start = r.values
-        return out
+        return out, prof.nfcn - n0
 
     finished = []
 
@@ -422,7 +422,10 @@ def profile_scan_2d(
         finished.append(rows.size * b.size)
         bar(sum(finished))
 
-    nll = np.concatenate(map_forked(block, blocks, workers=len(blocks), on_result=progress))
+    parts = map_forked(block, blocks, workers=len(blocks), on_result=progress)
+    nll = np.concatenate([p[0] for p in parts])
+    if len(parts) > 1:  # evaluations made in forked workers count too
+        prof.nfcn += sum(p[1] for p in parts)
     i, j = np.unravel_index(np.nanargmin(nll), shape)
     return {"axes": [a, b], "nll": nll, "grid_best": (float(a[i]), float(b[j]))}
 
