@@ -254,7 +254,6 @@ class PosteriorSampler:
         from cevns_bayes.inference.bayes import forward_parameters
         from cevns_bayes.inference.grid import prior_logp_tensor
         from cevns_bayes.model.compile import pytensor_mode
-        from cevns_bayes.model.forward import COMPONENTS
 
         if spec.sampler.multimodal != "none":
             raise ConfigError(f"{spec.name}: toys do not support folded (multimodal) specs")
@@ -271,8 +270,7 @@ class PosteriorSampler:
             for name, prior in spec.nuisances.items():
                 values[name] = prior.pymc(name, initval=self.start[name])
             p = forward_parameters(spec, model, values)
-            comps = model.components(p)
-            pm.Poisson("observed", mu=sum(comps[k] for k in COMPONENTS), observed=data)
+            pm.Poisson("observed", mu=model.total(p), observed=data)
             # priors re-centred on a toy's global observables (frequentist toys): the prior
             # centred at μ + δ is the spec's prior times exp(ln π(θ − δ) − ln π(θ)); its
             # normalization does not depend on θ, so this is exact for the posterior

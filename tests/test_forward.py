@@ -191,6 +191,77 @@ def test_sm_cross_section_series_matches_the_recoil_integral(release, flux, flux
     np.testing.assert_allclose(got[1:-1, 1], slope, rtol=1e-6)
 
 
+@pytest.mark.parametrize("form_factor", ["helm", "klein_nystrand"])
+def test_neutron_form_factor_series_matches_the_form_factor(release, flux, form_factor):
+    """F_n on the recoil grid is a Chebyshev series in r_n_scale in the graph: it must equal
+    the form factor itself over the whole allowed R_n range, with its slope."""
+    m = build_model(release=release, neutrino_flux=flux, form_factor=form_factor)
+    r = pt.dscalar("r")
+    fn = m._fn_det_series.graph(r, m._fn_det_coef)
+    f = pytensor.function([r], [fn, pytensor.gradient.jacobian(fn.ravel(), r)])
+    grid = np.linspace(0.5, 1.5, 23)
+    exact = m.neutron_form_factor_exact(grid)
+    h = 1e-6
+    slope = (m.neutron_form_factor_exact(grid + h) - m.neutron_form_factor_exact(grid - h)) / (
+        2 * h
+    )
+    for k, x in enumerate(grid):
+        value, d = f(x)
+        np.testing.assert_allclose(value, exact[k], rtol=0, atol=1e-11)
+        np.testing.assert_allclose(d.reshape(value.shape), slope[k], rtol=0, atol=1e-7)
+
+
+def test_dropped_recoil_cells_do_not_reach_the_roi(release, flux, model):
+    """Recoil cells the ROI cannot see are left out of the grid; with every cell kept the
+    counts agree per bin to 1e-6 at the nominal point and to 2e-5 with both quenching modes at
+    3σ and R_n 20% smaller (4σ), which bring the most light from high recoils."""
+    full = build_model(
+        release=release,
+        neutrino_flux=flux,
+        recoil_tail_tolerance=0.0,
+        arrival_time_us=model.arrival_time_us,
+    )
+    assert model.recoil_mev.size < full.recoil_mev.size
+    for values, rtol in (
+        ({}, 1e-6),
+        ({"quench_pca0": -3.0, "quench_pca1": 3.0, "r_n_scale": 0.8}, 2e-5),
+    ):
+        ours, ref = model.evaluate(values)["cevns"], full.evaluate(values)["cevns"]
+        np.testing.assert_allclose(ours, ref, rtol=rtol, atol=1e-9)
+
+
+def test_wide_pe_subbins_only_where_the_efficiency_is_flat(release, flux, model):
+    """ε_E is evaluated on 1-PE sub-bins where it bends and on wider ones where it is flat:
+    the counts agree with uniform 1-PE sub-bins to 1e-4 per bin, and where sub-bins are wider
+    the error against 0.1-PE sub-bins stays within the tolerance (5e-4)."""
+    opts = dict(release=release, neutrino_flux=flux, arrival_time_us=model.arrival_time_us)
+    uniform = build_model(pe_subbin_tolerance=0.0, **opts)
+    fine = build_model(pe_substep=0.1, pe_subbin_tolerance=0.0, **opts)
+    widths = np.diff(model.pe_sub_edges)
+    assert widths.max() > 1.0 and model.pe_sub_centres.size < uniform.pe_sub_centres.size
+    assert np.all(widths[model.pe_sub_centres < 24.0] == 1.0)  # the threshold region
+    wide = np.array(
+        [widths[(model.pe_sub_centres > lo) & (model.pe_sub_centres < hi)].max() > 1.0
+         for lo, hi in zip(model.binning.pe_edges[:-1], model.binning.pe_edges[1:])]
+    )  # fmt: skip
+    for eff in (-3.0, 0.0, 3.0):
+        ours = model.evaluate({"eff_pca": eff})["cevns"].sum(axis=1)
+        np.testing.assert_allclose(
+            ours, uniform.evaluate({"eff_pca": eff})["cevns"].sum(axis=1), rtol=1e-4
+        )
+        ref = fine.evaluate({"eff_pca": eff})["cevns"].sum(axis=1)
+        np.testing.assert_allclose(ours[wide], ref[wide], rtol=5e-4)
+
+
+def test_total_is_the_sum_of_the_components(model):
+    p = {"eff_pca": pt.constant(0.3), "timing_offset_us": pt.constant(0.05)}
+    comps = {k: _eval(v) for k, v in model.components(p).items()}
+    np.testing.assert_allclose(_eval(model.total(p)), sum(comps.values()), rtol=1e-12)
+    np.testing.assert_allclose(
+        _eval(model.component_counts(p)), [comps[k].sum() for k in COMPONENTS], rtol=1e-12
+    )
+
+
 def test_time_profiles_match_direct_integration(model, flux):
     offset = 0.137
     graph = _eval(model.time_profiles({"timing_offset_us": pt.constant(offset)}))

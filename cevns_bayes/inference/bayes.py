@@ -48,6 +48,9 @@ from cevns_bayes.model.likelihood import poisson_loglike
 from cevns_bayes.physics.flux import FIT_FLAVORS
 from cevns_bayes.spec import POI_NAMES
 
+#: Positions of the CEvNS components in :data:`COMPONENTS`
+_CEVNS_INDEX = [COMPONENTS.index(k) for k in CEVNS_COMPONENTS]
+
 #: POIs that map one-to-one onto forward-model parameters (all but sigma)
 DIRECT_POIS = tuple(n for n in POI_NAMES if n != "sigma")
 #: Nuisances whose ranking by correlation with the POIs picks the pair-plot variables
@@ -197,12 +200,10 @@ def build_pymc_model(spec, model: ForwardModel, observed: np.ndarray | None = No
             values[name] = prior.pymc(name)
         if group is None:
             p = forward_parameters(spec, model, values)
-            comps = model.components(p)
-            stacked = pt.stack([comps[k] for k in COMPONENTS])
-            pm.Deterministic("counts", stacked.sum(axis=(1, 2)), dims="component")
-            pm.Deterministic("cevns_count", sum(comps[k].sum() for k in CEVNS_COMPONENTS))
+            counts = pm.Deterministic("counts", model.component_counts(p), dims="component")
+            pm.Deterministic("cevns_count", counts[_CEVNS_INDEX].sum())
             pm.Deterministic("sigma_1e40cm2", cross_section_deterministic(spec, model, p, values))
-            pm.Poisson("observed", mu=stacked.sum(axis=0), observed=obs, dims=("pe_bin", "t_bin"))
+            pm.Poisson("observed", mu=model.total(p), observed=obs, dims=("pe_bin", "t_bin"))
         else:
             _folded_likelihood(spec, model, group, values, obs)
     return pm_model
@@ -217,11 +218,9 @@ def _folded_likelihood(spec, model, group: ReflectionGroup, values, obs) -> None
         img = dict(values)
         img.update(zip(group.poi_names, group.apply(k, x)))
         p = forward_parameters(spec, model, img)
-        comps = model.components(p)
-        stacked = pt.stack([comps[c] for c in COMPONENTS])
-        total = stacked.sum(axis=0)
+        total = model.total(p)
         lls.append(poisson_loglike(total, obs))
-        counts.append(stacked.sum(axis=(1, 2)))
+        counts.append(model.component_counts(p))
         totals.append(total)
         sigmas.append(cross_section_deterministic(spec, model, p, img))
     ll = pt.stack(lls)
@@ -409,8 +408,7 @@ def _unfold(idata, spec, model, group: ReflectionGroup, rng, obs) -> None:
     )
     sig = post["sigma_by_image"].values.reshape(-1, group.n_images)
     new["sigma_1e40cm2"] = xr.DataArray(sig[idx, chosen].reshape(shape), dims=dims, coords=coords)
-    cevns_idx = [COMPONENTS.index(k) for k in CEVNS_COMPONENTS]
-    new["cevns_count"] = new["counts"].isel(component=cevns_idx).sum("component")
+    new["cevns_count"] = new["counts"].isel(component=_CEVNS_INDEX).sum("component")
     expected = post["expected_by_image"].values.reshape(-1, group.n_images, *obs.shape)[idx, chosen]
     idata.posterior = post.drop_vars(["expected_by_image"]).assign(new)
     draws = rng.poisson(expected).reshape(*shape, *obs.shape)

@@ -32,7 +32,7 @@ from cevns_bayes.inference.bayes import forward_parameters
 from cevns_bayes.inference.grid import prior_logp_tensor
 from cevns_bayes.model.compile import compile_function
 from cevns_bayes.model.forward import CEVNS_COMPONENTS, COMPONENTS
-from cevns_bayes.model.likelihood import poisson_loglike
+from cevns_bayes.model.likelihood import log_factorial_sum, poisson_loglike
 
 DCHI2_1D = {"68": 1.0, "90": float(stats.chi2.ppf(0.90, 1))}
 DCHI2_2D = {
@@ -95,13 +95,14 @@ class ProfileLikelihood:
         values = {n: theta[i] for i, n in enumerate(self.names)}
         p = forward_parameters(spec, model, values)
         p["cevns_norm"] = p.get("cevns_norm", pt.constant(1.0)) * cevns_on
-        comps = model.components(p)
-        total = sum(comps[k] for k in COMPONENTS)
-        nll = -poisson_loglike(total, counts_in)
+        # −Σ ln n! is added outside the graph (set_observed): it does not depend on θ
+        nll = -poisson_loglike(model.total(p), counts_in, with_factorials=False)
         for k, name in enumerate(self.nuisance_names):
             nll = nll - prior_logp_tensor(spec.nuisances[name], values[name], shift_in[k])
         grad = pytensor.grad(nll, theta)
-        counts = pt.stack([comps[k].sum() for k in COMPONENTS])
+        comps = model.components(p)
+        total = sum(comps[k] for k in COMPONENTS)
+        counts = model.component_counts(p)
         # compiled on first use: a likelihood used only for its expected counts never
         # compiles the NLL graph, and the other way round
         self._graphs = {
@@ -133,17 +134,22 @@ class ProfileLikelihood:
     def _function(self, which: str):
         if which not in self._compiled:
             inputs, outputs, hot = self._graphs[which]
-            self._compiled[which] = compile_function(inputs, outputs, hot=hot)
+            fn = compile_function(inputs, outputs, hot=hot)
+            # value_and_grad hands the NLL graph arrays of the right type and shape itself, so
+            # pytensor's per-call input checks are skipped on the hot path
+            fn.trust_input = which == "nll"
+            self._compiled[which] = fn
         return self._compiled[which]
 
     def set_observed(self, counts) -> None:
         """Use ``counts`` (shape of the binning) as the data from now on."""
-        counts = np.asarray(counts, float)
+        counts = np.ascontiguousarray(counts, dtype=float)
         if counts.shape != self.observed.shape:
             raise ConfigError(
                 f"observed counts have shape {counts.shape}; the binning has {self.observed.shape}"
             )
         self.observed = counts
+        self._log_factorials = log_factorial_sum(counts)
         self._cache = None
 
     def set_global_observables(self, shifts: Mapping[str, float] | None) -> None:
@@ -172,9 +178,17 @@ class ProfileLikelihood:
 
     def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """NLL and its gradient at ``theta`` (one evaluation of the compiled graph, no cache)."""
-        value, grad = self._function("nll")(theta, self.cevns_on, self.observed, self.global_shift)
+        theta = np.ascontiguousarray(theta, dtype=float)
+        if theta.shape != (len(self.names),):
+            raise ConfigError(
+                f"theta has shape {theta.shape}; expected ({len(self.names)},): "
+                + ", ".join(self.names)
+            )
+        value, grad = self._function("nll")(
+            theta, np.asarray(self.cevns_on, float), self.observed, self.global_shift
+        )
         self.nfcn += 1
-        return float(value), np.asarray(grad)
+        return float(value) + self._log_factorials, grad
 
     def nll(self, theta) -> float:
         return self._eval(np.asarray(theta, float))[0]

@@ -47,12 +47,69 @@ from cevns_bayes.physics.flux import FIT_FLAVORS, NeutrinoFlux
 
 COMPONENTS = ("ssb", "brn", "nin", "cevns_nu_mu", "cevns_nu_mu_bar", "cevns_nu_e")
 CEVNS_COMPONENTS = COMPONENTS[3:]
+#: Components that are a PE shape times a time profile (row order of ``ForwardModel.factors``)
+OUTER_COMPONENTS = ("cevns_nu_mu", "cevns_nu_mu_bar", "cevns_nu_e", "brn", "nin")
 #: Which NSI couplings act on which flavor (ν̄_μ shares ε_μμ with ν_μ)
 FLAVOR_GROUP = {"nu_mu": "mumu", "nu_mu_bar": "mumu", "nu_e": "ee"}
 #: Parameters that scale each CEvNS flavor in the flavored analysis
 FLAVOR_SCALE = {"nu_mu": "scale_mu", "nu_mu_bar": "scale_mu", "nu_e": "scale_e"}
-#: Degree of the Chebyshev series of ⟨σ⟩_SM(R_n) over the allowed r_n_scale range
+#: Degrees of the Chebyshev series in r_n_scale of ⟨σ⟩_SM(R_n) and of the neutron form factors
 SIGMA_SM_CHEBYSHEV_DEGREE = 16
+FORM_FACTOR_CHEBYSHEV_DEGREE = 16
+#: How far the series in r_n_scale reach beyond its allowed range, on each side: their basis
+#: cos(k arccos x) has a derivative that is singular at x = ±1, so the allowed range maps onto
+#: |x| ≤ 0.83 where it is regular
+RN_SERIES_MARGIN = 0.1
+#: Recoil cells above the ROI's reach are dropped while together they give less than this
+#: fraction of the SM CEvNS counts of every PE bin (:meth:`ForwardModel._recoil_cells_needed`)
+RECOIL_TAIL_TOLERANCE = 1e-6
+#: Bound on the relative error of evaluating ε_E at a PE sub-bin's centre, below which a
+#: sub-bin may be wider than ``pe_substep`` (:meth:`ForwardModel._pe_sub_edges`)
+PE_SUBBIN_TOLERANCE = 5e-4
+
+
+class RnSeries:
+    """A function of the neutron-radius scale alone as a Chebyshev series in r_n_scale.
+
+    Whatever depends on R_n only (⟨σ⟩_SM, the neutron form factor on a fixed recoil grid) is
+    tabulated once at the Chebyshev nodes of the parameter's allowed range (widened by
+    :data:`RN_SERIES_MARGIN`) and evaluated in the graph as one small matrix product
+    ``basis(r) @ coefficients``, with ``basis_k = cos(k arccos x)``: no special functions and
+    a gradient of two matrix products, whatever the form factor. The accuracy against the
+    direct computation is a test.
+    """
+
+    def __init__(self, fn, degree: int) -> None:
+        """``fn(r)``: the exact values at an array of r_n_scale values ``r`` (n,), an array of
+        shape (n, ...)."""
+        par = get_parameter("r_n_scale")
+        self.lo = float(par.lower) - RN_SERIES_MARGIN
+        self.hi = float(par.upper) + RN_SERIES_MARGIN
+        self.degree = int(degree)
+        x = np.cos(np.pi * (np.arange(degree + 1) + 0.5) / (degree + 1))
+        values = np.asarray(fn(self.to_r(x)), float)
+        self.shape = values.shape[1:]
+        flat = values.reshape(degree + 1, -1)
+        self.coef = np.polynomial.chebyshev.chebfit(x, flat, degree)  # (degree + 1, n)
+
+    def to_r(self, x):
+        return self.lo + 0.5 * (x + 1.0) * (self.hi - self.lo)
+
+    def to_x(self, r):
+        return (2.0 * r - (self.lo + self.hi)) / (self.hi - self.lo)
+
+    def numeric(self, r) -> np.ndarray:
+        """The series at r_n_scale values ``r`` in numpy, shape (n, ...)."""
+        x = self.to_x(np.atleast_1d(np.asarray(r, float)))
+        return np.polynomial.chebyshev.chebval(x, self.coef).T.reshape(x.size, *self.shape)
+
+    def graph(self, r_n_scale, coef=None):
+        """The series at the scalar tensor ``r_n_scale``, shape ``self.shape``; ``coef`` is
+        the coefficient table as it sits in the graph (default a constant)."""
+        k = np.arange(self.degree + 1, dtype=float)
+        basis = pt.cos(k * pt.arccos(self.to_x(r_n_scale)))
+        out = pt.dot(basis, self.coef if coef is None else coef)
+        return out.reshape(self.shape) if len(self.shape) != 1 else out
 
 
 def rebin_uniform_density(
@@ -121,7 +178,8 @@ class ForwardModel:
             for quoting event counts).
         arrival_time_us: t_rec of the proton-pulse centre; ``None`` fits it to the release's
             NIN time shape (:func:`fit_arrival_time_us`).
-        recoil_step_kev, pe_substep, mu_step_pe, time_step_us: numerical resolution.
+        recoil_step_kev, recoil_tail_tolerance, pe_substep, pe_subbin_tolerance, mu_step_pe,
+            time_step_us: numerical resolution.
     """
 
     def __init__(
@@ -135,7 +193,9 @@ class ForwardModel:
         time_efficiency: bool = True,
         arrival_time_us: float | None = None,
         recoil_step_kev: float = 0.5,
+        recoil_tail_tolerance: float = RECOIL_TAIL_TOLERANCE,
         pe_substep: float = 1.0,
+        pe_subbin_tolerance: float = PE_SUBBIN_TOLERANCE,
         mu_step_pe: float = 0.05,
         time_step_us: float = 0.002,
     ) -> None:
@@ -151,9 +211,11 @@ class ForwardModel:
             arrival_time_us = fit_arrival_time_us(flux, release.nin_t.edges, release.nin_t.values)
         self.arrival_time_us = float(arrival_time_us)
         self.isotopes = c.ISOTOPES
+        self.recoil_tail_tolerance = float(recoil_tail_tolerance)
         self._precompute_recoil(recoil_step_kev * 1e-3)
         self._precompute_sigma_grid()
         self._precompute_sigma_sm()
+        self.pe_subbin_tolerance = float(pe_subbin_tolerance)
         self._precompute_detector(pe_substep, mu_step_pe)
         self._precompute_time(time_step_us)
         self._precompute_backgrounds()
@@ -179,22 +241,59 @@ class ForwardModel:
         mu_keep = 2.0 * self.binning.pe_edges[-1] + 40.0
         rising = np.concatenate([[True], np.diff(mu_nom) > 0])
         n = int(np.argmax(~((mu_nom <= mu_keep) & rising))) or t_long.size
-        self.recoil_mev = t_long[:n]
         self.recoil_step_mev = step_mev
         self.mu_keep_pe = mu_keep
-        q = np.stack(
-            [xs.momentum_transfer_fm_inv(self.recoil_mev, iso.mass_mev) for iso in self.isotopes]
-        )
-        self._q_det = q
-        self._fp_det = np.stack(
+        t = t_long[:n]
+        q = np.stack([xs.momentum_transfer_fm_inv(t, iso.mass_mev) for iso in self.isotopes])
+        fp = np.stack(
             [self.form_factor_fn(q[i], iso.proton_radius_fm) for i, iso in enumerate(self.isotopes)]
         )
-        kin = self._kinematic_table(self.recoil_mev)
+        kin = self._kinematic_table(t)
         pref = np.array([xs.prefactor_cm2_per_mev(iso.mass_mev) for iso in self.isotopes])
         # events per recoil cell per unit Q²: N_CsI · Φ · prefactor · K · ΔT
-        self._rate_coeff = (
-            c.N_MOLECULES * c.FLUENCE_PER_FLAVOR_CM2 * step_mev * pref[:, None, None] * kin
+        rate_coeff = c.N_MOLECULES * c.FLUENCE_PER_FLAVOR_CM2 * step_mev * pref[:, None, None] * kin
+        keep = self._recoil_cells_needed(t, q, fp, rate_coeff, mu_nom[:n])
+        self.recoil_mev = t[:keep]
+        self._q_det = q[:, :keep]
+        self._fp_det = fp[:, :keep]
+        self._rate_coeff = rate_coeff[..., :keep]
+        # F_n depends on R_n alone on this fixed grid: a series in r_n_scale (RnSeries)
+        self._fn_det_series = RnSeries(self.neutron_form_factor_exact, FORM_FACTOR_CHEBYSHEV_DEGREE)
+        self._fn_det_coef = table_variable(self._fn_det_series.coef, "neutron_form_factor_coef")
+
+    def _recoil_cells_needed(self, t, q, fp, rate_coeff, mu_nom) -> int:
+        """How many recoil cells (from T = 0) the ROI needs.
+
+        The decay-in-flight tail of the flux reaches recoils far above the πDAR end point
+        (≈ 45 keV), whose light almost never falls below the top PE edge. Cells are dropped
+        from the top as long as all the dropped ones together put less than
+        ``recoil_tail_tolerance`` (default :data:`RECOIL_TAIL_TOLERANCE`; 0 keeps them all) of
+        the SM CEvNS counts of any PE bin into that bin. That share is computed with the nominal R_n and a
+        light yield 20% below nominal (the quenching nuisances move it by a few % per σ), so
+        that no allowed parameter value brings the dropped cells back.
+        """
+        fn = np.stack(
+            [
+                self.form_factor_fn(q[i], iso.neutron_radius_fm)
+                for i, iso in enumerate(self.isotopes)
+            ]
         )
+        q2 = np.stack(
+            [
+                xs.weak_charge(
+                    iso.z, iso.n, fp[i], fn[i], c.SIN2_THETA_W_LOW_Q2, convention=self.couplings
+                )
+                ** 2
+                for i, iso in enumerate(self.isotopes)
+            ]
+        )
+        rate = np.einsum("ifk,ik->k", rate_coeff, q2)
+        in_bins = detector.smearing_matrix(0.8 * mu_nom, self.binning.pe_edges)  # (n_T, n_pe)
+        contrib = rate[:, None] * in_bins
+        tail = np.cumsum(contrib[::-1], axis=0)[::-1]  # tail[k]: cells k and above, per bin
+        ok = np.all(tail <= self.recoil_tail_tolerance * contrib.sum(axis=0), axis=1)
+        beyond = np.nonzero(ok)[0]
+        return int(beyond[0]) if beyond.size else t.size
 
     def _precompute_sigma_grid(self) -> None:
         """Recoil cells for the flux-averaged cross section: fine to 60 keV, log above."""
@@ -251,31 +350,65 @@ class ForwardModel:
             per += qw**2 @ self._sig_coeff[i].T
         return per
 
+    def neutron_form_factor_exact(self, r_n_scale) -> np.ndarray:
+        """F_n per isotope on the detector's recoil grid (numpy, shape (n, n_iso, n_T)) at each
+        R_n scale: the reference for the series the graph uses."""
+        r = np.atleast_1d(np.asarray(r_n_scale, float))[:, None]
+        return np.stack(
+            [
+                self.form_factor_fn(self._q_det[i][None, :], iso.neutron_radius_fm * r)
+                for i, iso in enumerate(self.isotopes)
+            ],
+            axis=1,
+        )
+
     def _precompute_sigma_sm(self, degree: int = SIGMA_SM_CHEBYSHEV_DEGREE) -> None:
-        """⟨σ⟩_SM depends on one parameter, R_n: a Chebyshev series in r_n_scale over its whole
-        allowed range replaces the recoil-grid integral in the graph (accuracy: a test)."""
-        par = get_parameter("r_n_scale")
-        lo, hi = float(par.lower), float(par.upper)
-        x = np.cos(np.pi * (np.arange(degree + 1) + 0.5) / (degree + 1))
-        values = self.sigma_sm_exact(lo + 0.5 * (x + 1.0) * (hi - lo))
-        self._sigma_sm_range = (lo, hi)
-        self._sigma_sm_cheb = np.polynomial.chebyshev.chebfit(x, values, degree)  # (deg+1, 3)
+        """⟨σ⟩_SM depends on one parameter, R_n: a series in r_n_scale (:class:`RnSeries`)
+        replaces the recoil-grid integral in the graph (accuracy: a test)."""
+        self._sigma_sm_series = RnSeries(self.sigma_sm_exact, degree)
 
     def _sigma_sm_per_flavor(self, r_n_scale):
-        """⟨σ⟩_SM per flavor at ``r_n_scale`` (tensor, shape (3,)) by Clenshaw's recurrence."""
-        lo, hi = self._sigma_sm_range
-        x = (2.0 * r_n_scale - (lo + hi)) / (hi - lo)
-        coef = self._sigma_sm_cheb
-        b1 = b2 = pt.zeros(coef.shape[1])
-        for k in range(coef.shape[0] - 1, 0, -1):
-            b1, b2 = coef[k] + 2.0 * x * b1 - b2, b1
-        return coef[0] + x * b1 - b2
+        """⟨σ⟩_SM per flavor at ``r_n_scale`` (tensor, shape (3,))."""
+        return self._sigma_sm_series.graph(r_n_scale)
+
+    def _pe_sub_edges(self, pe_substep: float) -> np.ndarray:
+        """Edges of the reconstructed-PE sub-bins on which ε_E is evaluated (at their centres).
+
+        ``pe_substep`` wide where ε_E bends, wider (2, 4, 5 or 10 × ``pe_substep``, dividing the
+        analysis bin) where it is flat: a sub-bin of width h evaluated at its centre is off by
+        at most h² (|ε_E′| κ/12 + |ε_E″|/24) relative, with κ = 0.2 /PE a bound on the
+        logarithmic slope of the smeared CEvNS spectrum; a bin is widened only while that bound,
+        taken over the bin and over eff_pca in [−3, 3], stays below
+        ``pe_subbin_tolerance`` (default :data:`PE_SUBBIN_TOLERANCE`, 5e-4, less than the error
+        of 1-PE sub-bins at the threshold; 0 keeps every sub-bin ``pe_substep`` wide). The
+        accuracy against 0.1-PE sub-bins is a test.
+        """
+        ec = self.release.efficiency
+        sets = [np.asarray(x, float) for x in (ec.nominal, ec.plus, ec.minus)]
+        edges = [float(self.binning.pe_edges[0])]
+        for lo, hi in zip(self.binning.pe_edges[:-1], self.binning.pe_edges[1:]):
+            x = np.linspace(lo, hi, 101)
+            h = 1e-3
+            d1 = d2 = 0.0
+            for theta in np.linspace(-3.0, 3.0, 13):
+                coeffs = detector.interpolate_coefficients(*sets, theta)
+                e0, ep, em = (detector.energy_efficiency(x + dx, coeffs) for dx in (0.0, h, -h))
+                d1 = max(d1, float(np.max(np.abs(ep - em))) / (2 * h))
+                d2 = max(d2, float(np.max(np.abs(ep - 2 * e0 + em))) / h**2)
+            bound = d1 * 0.2 / 12.0 + d2 / 24.0
+            width = hi - lo
+            n = max(int(round(width / pe_substep)), 1)
+            for factor in (10, 5, 4, 2):
+                m = n / factor
+                if m >= 1 and m == int(m) and (width / m) ** 2 * bound <= self.pe_subbin_tolerance:
+                    n = int(m)
+                    break
+            edges.extend(lo + width * np.arange(1, n + 1) / n)
+        return np.array(edges)
 
     def _precompute_detector(self, pe_substep: float, mu_step: float) -> None:
         pe_edges = self.binning.pe_edges
-        grid = np.arange(pe_edges[0], pe_edges[-1], pe_substep)
-        sub = np.unique(np.concatenate([grid, pe_edges]))
-        sub = sub[np.concatenate([[True], np.diff(sub) > 1e-9])]
+        sub = self._pe_sub_edges(pe_substep)
         self.pe_sub_edges = sub
         self.pe_sub_centres = 0.5 * (sub[1:] + sub[:-1])
         which = np.searchsorted(pe_edges, self.pe_sub_centres, side="right") - 1
@@ -327,14 +460,16 @@ class ForwardModel:
         self._time_sources = (*FIT_FLAVORS, "brn", "nin")
         self._cum = np.stack([_cumulative_on_grid(e, p, grid) for e, p in sources])
         self._cum_eps = np.stack([_cumulative_on_grid(e, p, grid, eps_after) for e, p in sources])
-        # row-major lookup tables: value at grid point and step to the next one
-        self._cum_rows = table_variable(self._cum.T, "time_cdf")
-        self._cum_eps_rows = table_variable(self._cum_eps.T, "time_cdf_eps")
-        self._cum_step = table_variable(
-            np.diff(self._cum, axis=1, append=self._cum[:, -1:]).T, "time_cdf_step"
-        )
-        self._cum_eps_step = table_variable(
-            np.diff(self._cum_eps, axis=1, append=self._cum_eps[:, -1:]).T, "time_cdf_eps_step"
+        # one row-major lookup table: per grid point the cumulative profiles without and with
+        # ε_T, then their steps to the next point (4 blocks of one column per source), so the
+        # interpolation at every shifted edge is a single gather of contiguous rows
+        step_of = lambda cum: np.diff(cum, axis=1, append=cum[:, -1:])  # noqa: E731
+        self._time_rows = table_variable(
+            np.concatenate(
+                [self._cum.T, self._cum_eps.T, step_of(self._cum).T, step_of(self._cum_eps).T],
+                axis=1,
+            ),
+            "time_cdf_rows",
         )
         # pieces of time bins: before / after the ε_T onset
         lo, hi, after, bin_of = [], [], [], []
@@ -376,6 +511,7 @@ class ForwardModel:
                 rebin_uniform_density(np.asarray(shape.edges, float), values, b.pe_edges)
                 / values.sum()
             )
+        self._neutron_pe_rows = np.stack([self._neutron_pe["brn"], self._neutron_pe["nin"]])
 
     # ------------------------------------------------------------------ graph pieces
     @staticmethod
@@ -409,7 +545,7 @@ class ForwardModel:
 
     def recoil_counts(self, p: Mapping):
         """CEvNS events per recoil cell per flavor before the detector, shape (3, n_T)."""
-        fn = self._neutron_form_factor(self._q_det, self._param(p, "r_n_scale"))
+        fn = self._fn_det_series.graph(self._param(p, "r_n_scale"), self._fn_det_coef)
         q2 = self._weak_charge_sq(p, self._fp_det, fn)
         return pt.sum(self._rate_coeff * q2, axis=0)
 
@@ -449,23 +585,41 @@ class ForwardModel:
         """
         tau = self._param(p, "timing_offset_us")
         n = self._cum.shape[1]
-
-        def lookup(edge_values):
-            u = (edge_values - tau - self._tgrid0) / self._tgrid_step
-            u_c = pt.clip(u, 0.0, n - 1.0)
-            idx = pt.minimum(pt.cast(pt.floor(disconnected_grad(u_c)), "int64"), n - 2)
-            w = u_c - idx
-            # tables stored (grid, source) so the lookups gather contiguous rows
-            c0, e0 = self._cum_rows[idx].T, self._cum_eps_rows[idx].T
-            dc, de = self._cum_step[idx].T, self._cum_eps_step[idx].T
-            return c0 + w * dc, e0 + w * de
-
-        c_hi, e_hi = lookup(self._piece_hi)
-        c_lo, e_lo = lookup(self._piece_lo)
+        k = self._cum.shape[0]
+        # interpolate the cumulative tables at every piece's upper and lower edge at once
+        edges = np.concatenate([self._piece_hi, self._piece_lo])
+        u = (edges - tau - self._tgrid0) / self._tgrid_step
+        u_c = pt.clip(u, 0.0, n - 1.0)
+        idx = pt.minimum(pt.cast(pt.floor(disconnected_grad(u_c)), "int64"), n - 2)
+        w = (u_c - idx)[:, None]
+        rows = self._time_rows[idx]  # (2 n_pieces, 4 k)
+        cum = rows[:, :k] + w * rows[:, 2 * k : 3 * k]
+        cum_eps = rows[:, k : 2 * k] + w * rows[:, 3 * k :]
+        m = self._piece_hi.size
         shift = pt.exp(-c.TIME_EFFICIENCY_DECAY_PER_US * tau)
-        after = self._piece_after
-        pieces = (1.0 - after) * (c_hi - c_lo) + after * shift * (e_hi - e_lo)
-        return pt.dot(pieces, self._piece_to_bin)
+        after = self._piece_after[:, None]
+        pieces = (1.0 - after) * (cum[:m] - cum[m:]) + after * shift * (cum_eps[:m] - cum_eps[m:])
+        return pt.dot(self._piece_to_bin.T, pieces).T
+
+    def factors(self, p: Mapping):
+        """The outer-product factors of the model at parameters ``p``.
+
+        Every component but the SSB is a PE shape times a time profile: returns
+        ``(pe, t, ssb)`` with ``pe`` (5, n_pe) the PE factors of ν_μ, ν̄_μ, ν_e, BRN and NIN with
+        their normalizations folded in, ``t`` (5, n_t) their time profiles, and ``ssb``
+        (n_pe, n_t) the steady-state background, so that component j is
+        ``outer(pe[j], t[j])`` and the total is ``pe.T @ t + ssb`` (one matrix product).
+        """
+        times = self.time_profiles(p)
+        spectra = self.pe_spectra(p)
+        norm = self._param(p, "cevns_norm") * self._param(p, "flux_norm")
+        flavor_norm = pt.stack([norm * self._param(p, FLAVOR_SCALE[f]) for f in FIT_FLAVORS])
+        neutron_norm = pt.stack([self._param(p, f"{name}_norm") for name in ("brn", "nin")])
+        pe = pt.concatenate(
+            [spectra * flavor_norm[:, None], self._neutron_pe_rows * neutron_norm[:, None]]
+        )
+        ssb = self._param(p, "ssb_norm") * pt.constant(self._ssb)
+        return pe, times, ssb
 
     def components(self, p: Mapping) -> dict:
         """Expected counts per component, each a (n_pe, n_t) tensor, at parameters ``p``.
@@ -473,23 +627,24 @@ class ForwardModel:
         ``p`` maps parameter names (see :mod:`cevns_bayes.model.parameters`) to scalar tensors;
         a missing name takes its nominal value.
         """
-        times = self.time_profiles(p)
-        spectra = self.pe_spectra(p)
-        norm = self._param(p, "cevns_norm") * self._param(p, "flux_norm")
-        out = {"ssb": self._param(p, "ssb_norm") * pt.constant(self._ssb)}
-        for j, name in enumerate(("brn", "nin")):
-            out[name] = self._param(p, f"{name}_norm") * pt.outer(
-                pt.constant(self._neutron_pe[name]), times[3 + j]
-            )
-        for j, f in enumerate(FIT_FLAVORS):
-            out[f"cevns_{f}"] = (
-                norm * self._param(p, FLAVOR_SCALE[f]) * pt.outer(spectra[j], times[j])
-            )
-        return out
+        pe, t, ssb = self.factors(p)
+        out = {"ssb": ssb}
+        for j, name in enumerate(OUTER_COMPONENTS):
+            out[name] = pt.outer(pe[j], t[j])
+        return {k: out[k] for k in COMPONENTS}
+
+    def component_counts(self, p: Mapping):
+        """Expected counts per component summed over the binning, shape (6,) in
+        :data:`COMPONENTS` order (each outer product sums to the product of its factors' sums)."""
+        pe, t, ssb = self.factors(p)
+        outer = pe.sum(axis=1) * t.sum(axis=1)
+        return pt.concatenate([ssb.sum()[None], outer[3:], outer[:3]])
 
     def total(self, p: Mapping):
-        comps = self.components(p)
-        return sum(comps[k] for k in COMPONENTS)
+        """Expected counts per (PE, t) bin summed over the components: one matrix product of
+        the factors (:meth:`factors`), the form every likelihood uses."""
+        pe, t, ssb = self.factors(p)
+        return pt.dot(pe.T, t) + ssb
 
     def flux_averaged_cross_section(self, p: Mapping, sm: bool = False) -> dict:
         """⟨σ⟩ in 1e-40 cm² per nucleus (Cs/I average): ``total`` over the three flavors'

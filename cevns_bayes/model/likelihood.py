@@ -21,28 +21,30 @@ from cevns_bayes.model.forward import ForwardModel
 from cevns_bayes.model.parameters import get_parameter
 
 
-def poisson_loglike(expected, observed):
+def poisson_loglike(expected, observed, *, with_factorials: bool = True):
     """Σ_bins [n ln μ − μ − ln n!] as a pytensor scalar.
 
     ``observed`` is either an array of counts (a constant of the graph: bins with n = 0
     contribute −μ only, so bins the model leaves empty stay finite) or a symbolic tensor of
     the same shape as ``expected`` (an input of the compiled function, so new data need no
     recompilation; μ is floored at 1e-300 inside the log, so μ = n = 0 contributes 0).
+    ``with_factorials=False`` leaves out −Σ ln n!, which does not depend on the parameters:
+    a caller that evaluates the graph many times for the same data adds
+    :func:`log_factorial_sum` once instead.
     """
     if isinstance(observed, pt.Variable):
-        return (
-            pt.sum(observed * pt.log(pt.maximum(expected, 1e-300)))
-            - pt.sum(expected)
-            - pt.sum(pt.gammaln(observed + 1.0))
-        )
+        ll = pt.sum(observed * pt.log(pt.maximum(expected, 1e-300))) - pt.sum(expected)
+        return ll - pt.sum(pt.gammaln(observed + 1.0)) if with_factorials else ll
     n = np.asarray(observed, float)
     flat = expected.ravel() if hasattr(expected, "ravel") else expected.flatten()
     nz = np.flatnonzero(n.ravel() > 0)
-    return (
-        pt.sum(n.ravel()[nz] * pt.log(flat[nz]))
-        - pt.sum(expected)
-        - float(np.sum(gammaln(n + 1.0)))
-    )
+    ll = pt.sum(n.ravel()[nz] * pt.log(flat[nz])) - pt.sum(expected)
+    return ll - log_factorial_sum(n) if with_factorials else ll
+
+
+def log_factorial_sum(counts) -> float:
+    """Σ_bins ln n! of observed counts (the parameter-free term of the Poisson ln L)."""
+    return float(np.sum(gammaln(np.asarray(counts, float) + 1.0)))
 
 
 def gaussian_constraints(
