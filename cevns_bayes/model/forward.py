@@ -268,9 +268,9 @@ class ForwardModel:
         (≈ 45 keV), whose light almost never falls below the top PE edge. Cells are dropped
         from the top as long as all the dropped ones together put less than
         ``recoil_tail_tolerance`` (default :data:`RECOIL_TAIL_TOLERANCE`; 0 keeps them all) of
-        the SM CEvNS counts of any PE bin into that bin. That share is computed with the nominal R_n and a
-        light yield 20% below nominal (the quenching nuisances move it by a few % per σ), so
-        that no allowed parameter value brings the dropped cells back.
+        the SM CEvNS counts of any PE bin into that bin. That share is computed with the
+        nominal R_n and a light yield 20% below nominal (the quenching nuisances move it by a
+        few % per σ), so that no allowed parameter value brings the dropped cells back.
         """
         fn = np.stack(
             [
