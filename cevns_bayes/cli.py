@@ -359,7 +359,22 @@ def cmd_reproduce(args) -> int:
         data += ["--data-dir", str(args.data_dir)]
     if str(args.flux) != str(DEFAULT_FLUX):
         data += ["--flux", str(args.flux)]
+    from cevns_bayes.output import write_json
+
     t0 = time.perf_counter()
+    timing: list[dict] = []  # where the time goes: results/reproduce_timing.json
+
+    def run(step: list[str]) -> int:
+        _log(f"== cevns-bayes {' '.join(step)}")
+        t = time.perf_counter()
+        status = main(step)
+        timing.append({"command": " ".join(step[:2]), "seconds": time.perf_counter() - t})
+        write_json(
+            results / "reproduce_timing.json",
+            {"steps": timing, "total_s": time.perf_counter() - t0, "finished": False},
+        )
+        return status
+
     for name in names:
         steps = [
             ["sample", name, "--out", str(results / name), *data, "--progress", args.progress],
@@ -369,13 +384,17 @@ def cmd_reproduce(args) -> int:
             steps.append(["budget", name, "--out", str(results / name), *data])
         steps.append(["compare", name, "--results", str(results)])
         for step in steps:
-            _log(f"== cevns-bayes {' '.join(step)}")
-            status = main(step)
+            status = run(step)
             if status:
                 return status
             _record_command(results, step)
-    status = main(["report", "--results", str(results)])
-    _log(f"reproduce: {', '.join(names)} done in {time.perf_counter() - t0:.0f} s")
+    status = run(["report", "--results", str(results)])
+    total = time.perf_counter() - t0
+    write_json(
+        results / "reproduce_timing.json",
+        {"steps": timing, "total_s": total, "finished": status == 0},
+    )
+    _log(f"reproduce: {', '.join(names)} done in {total:.0f} s")
     return status
 
 

@@ -119,6 +119,9 @@ MODEL_DEFAULTS: dict[str, Any] = {
     "time_efficiency": True,
 }
 SAMPLER_BACKENDS = ("pymc", "nutpie")
+#: NUTS mass matrix adapted in tuning: diagonal, or dense (for posteriors with strongly
+#: correlated parameters, such as the NSI bands; nutpie's low-rank modified matrix)
+MASS_MATRICES = ("diag", "full")
 MULTIMODAL_METHODS = ("none", "point_reflection", "axis_reflection")
 
 TOP_LEVEL_TABLES = ("analysis", "pois", "nuisances", "fixed", "binning", "model", "sampler")
@@ -341,6 +344,7 @@ class SamplerSpec:
     seed: int = 20211
     backend: str = "pymc"
     multimodal: str = "none"
+    mass_matrix: str = "diag"
 
     def __post_init__(self) -> None:
         try:
@@ -367,6 +371,10 @@ def _check_sampler_values(s: SamplerSpec) -> None:
     if s.multimodal not in MULTIMODAL_METHODS:
         raise _KeyProblem(
             "multimodal", f"{s.multimodal!r} unknown; expected one of {MULTIMODAL_METHODS}"
+        )
+    if s.mass_matrix not in MASS_MATRICES:
+        raise _KeyProblem(
+            "mass_matrix", f"{s.mass_matrix!r} unknown; expected one of {MASS_MATRICES}"
         )
 
 
@@ -841,6 +849,10 @@ def _parse_sampler(doc: Any, source: str) -> SamplerSpec:
     if "multimodal" in table:
         kwargs["multimodal"] = _string(
             table["multimodal"], "sampler.multimodal", source, MULTIMODAL_METHODS
+        )
+    if "mass_matrix" in table:
+        kwargs["mass_matrix"] = _string(
+            table["mass_matrix"], "sampler.mass_matrix", source, MASS_MATRICES
         )
     try:
         return SamplerSpec(**kwargs)

@@ -41,3 +41,42 @@ def test_numba_and_c_agree_on_the_xsec_likelihood(monkeypatch):
     for (v_c, g_c), (v_n, g_n) in zip(out["c"], out["numba"]):
         assert v_n == pytest.approx(v_c, rel=1e-11, abs=1e-9)
         np.testing.assert_allclose(g_n, g_c, rtol=1e-8, atol=1e-8 * np.abs(g_c).max())
+
+
+def _array_constants(fn):
+    from pytensor.graph.basic import Constant
+
+    seen = {}
+    for node in fn.maker.fgraph.apply_nodes:
+        for var in node.inputs:
+            if isinstance(var, Constant) and isinstance(var.data, np.ndarray):
+                seen[id(var)] = var.data
+    return list(seen.values())
+
+
+def test_hot_graphs_can_be_cached_on_disk(monkeypatch):
+    """numba keeps a compiled graph on disk (a new process then loads it in well under a
+    second instead of compiling it again) only if every array constant in it is contiguous
+    and under 1 MB; a strided or large constant silently turns that cache off. Checked on the
+    profile likelihood and on the PyMC posterior's ln p + gradient, as the numba backend
+    builds them (building the function does not compile it: that happens at the first call)."""
+    from cevns_bayes.inference.bayes import build_pymc_model
+
+    monkeypatch.setenv(comp.BACKEND_ENV, "numba")
+    spec = load_spec("xsec")
+    model = build_forward_model(spec)
+    prof = ProfileLikelihood(spec, model)
+    inputs, outputs, _ = prof._graphs["nll"]
+    fns = [comp.compile_function(inputs, outputs)]
+    pm_model = build_pymc_model(spec, model, model.observed)
+    fns.append(
+        pm_model.logp_dlogp_function(
+            ravel_inputs=True, mode=comp.pytensor_mode()
+        )._pytensor_function
+    )
+    for fn in fns:
+        consts = _array_constants(fn)
+        assert consts
+        for data in consts:
+            assert data.flags.c_contiguous or data.flags.f_contiguous, data.shape
+            assert data.nbytes <= 10**6, data.shape

@@ -492,6 +492,13 @@ BAD_CASES = [
         ["point_reflection"],
     ),
     (
+        "sampler-mass-matrix-unknown",
+        {"sampler": {"mass_matrix": "dense"}},
+        "sampler.mass_matrix",
+        ["diag", "full"],
+    ),
+    ("sampler-mass-matrix-type", {"sampler": {"mass_matrix": 1}}, "sampler.mass_matrix", []),
+    (
         "multimodal-without-eps",
         {"sampler": {"multimodal": "point_reflection"}},
         "sampler.multimodal",
@@ -597,7 +604,10 @@ def test_shipped_spec_contents(name):
     assert tuple(spec.nuisances) == NUISANCE_NAMES
     assert spec.free_names == tuple(pois) + NUISANCE_NAMES
     assert spec.fixed == fixed
-    assert spec.sampler == SamplerSpec(target_accept=target_accept, multimodal=multimodal)
+    mass_matrix = "full" if multimodal != "none" else "diag"  # the NSI bands are thin ridges
+    assert spec.sampler == SamplerSpec(
+        target_accept=target_accept, multimodal=multimodal, mass_matrix=mass_matrix
+    )
     assert spec.model == MODEL_DEFAULTS
     assert spec.model["pulse_fwhm_ns"] == c.PROTON_PULSE_FWHM_NS == 378.0
     np.testing.assert_array_equal(spec.binning.pe_edges, DEFAULT_PE_EDGES)

@@ -168,12 +168,17 @@ def _bin_labels(edges: np.ndarray, unit: str) -> list[str]:
     return [f"{a:g}-{b:g} {unit}" for a, b in zip(edges[:-1], edges[1:])]
 
 
-def build_pymc_model(spec, model: ForwardModel, observed: np.ndarray | None = None):
+def build_pymc_model(
+    spec, model: ForwardModel, observed: np.ndarray | None = None, *, deterministics: bool = True
+):
     """The PyMC model of ``spec`` on the forward graph of ``model``.
 
     Coordinates: ``pe_bin``, ``t_bin``, ``component``, ``flavor`` (and ``image`` for folded
-    NSI models). Deterministics: ``sigma_1e40cm2`` (⟨σ⟩_Φ), ``cevns_count`` and ``counts``
-    (per component), all in the ROI of the binning with ε_T applied.
+    NSI models). Deterministics (:func:`derived_tensors`): ``sigma_1e40cm2`` (⟨σ⟩_Φ),
+    ``cevns_count`` and ``counts`` (per component), all in the ROI of the binning with ε_T
+    applied, or their per-image versions for folded models. ``deterministics=False`` leaves
+    them out: :func:`sample` computes them after sampling, for all draws with one compiled
+    function (:class:`DerivedQuantities`), instead of PyMC compiling them per chain.
     """
     import pymc as pm
 
@@ -198,20 +203,41 @@ def build_pymc_model(spec, model: ForwardModel, observed: np.ndarray | None = No
             values[name] = poi.prior.pymc(name, initval=poi.initial)
         for name, prior in spec.nuisances.items():
             values[name] = prior.pymc(name)
+        derived = derived_tensors(spec, model, values, obs)
         if group is None:
-            p = forward_parameters(spec, model, values)
-            counts = pm.Deterministic("counts", model.component_counts(p), dims="component")
-            pm.Deterministic("cevns_count", counts[_CEVNS_INDEX].sum())
-            pm.Deterministic("sigma_1e40cm2", cross_section_deterministic(spec, model, p, values))
-            pm.Poisson("observed", mu=model.total(p), observed=obs, dims=("pe_bin", "t_bin"))
+            pm.Poisson("observed", mu=derived.pop("expected")[0], observed=obs, dims=DATA_DIMS)
         else:
-            _folded_likelihood(spec, model, group, values, obs)
+            pm.Potential("folded_loglike", pt.logsumexp(derived["image_loglike"][0]))
+        if deterministics:
+            for name, (tensor, dims) in derived.items():
+                pm.Deterministic(name, tensor, dims=dims or None)
     return pm_model
 
 
-def _folded_likelihood(spec, model, group: ReflectionGroup, values, obs) -> None:
-    import pymc as pm
+#: dims of a (PE, t) array of counts
+DATA_DIMS = ("pe_bin", "t_bin")
 
+
+def derived_tensors(spec, model: ForwardModel, values: Mapping[str, Any], obs) -> dict:
+    """The physics quantities of one parameter point, as ``{name: (tensor, dims)}``.
+
+    Unfolded specs: ``counts`` (per component), ``cevns_count``, ``sigma_1e40cm2`` and
+    ``expected`` (the expected counts per bin, the mean of the Poisson likelihood). Folded
+    (NSI) specs, per image g x of the folded POIs (see the module docstring):
+    ``image_loglike`` (ln L of the image), ``counts_by_image``, ``expected_by_image`` and
+    ``sigma_by_image``. The one place these are defined, for the PyMC model's likelihood and
+    Deterministics and for :class:`DerivedQuantities`.
+    """
+    group = reflection_group(spec)
+    if group is None:
+        p = forward_parameters(spec, model, values)
+        counts = model.component_counts(p)
+        return {
+            "counts": (counts, ("component",)),
+            "cevns_count": (counts[_CEVNS_INDEX].sum(), ()),
+            "sigma_1e40cm2": (cross_section_deterministic(spec, model, p, values), ()),
+            "expected": (model.total(p), DATA_DIMS),
+        }
     x = [values[n] for n in group.poi_names]
     lls, counts, totals, sigmas = [], [], [], []
     for k in range(group.n_images):
@@ -223,12 +249,39 @@ def _folded_likelihood(spec, model, group: ReflectionGroup, values, obs) -> None
         counts.append(model.component_counts(p))
         totals.append(total)
         sigmas.append(cross_section_deterministic(spec, model, p, img))
-    ll = pt.stack(lls)
-    pm.Potential("folded_loglike", pt.logsumexp(ll))
-    pm.Deterministic("image_loglike", ll, dims="image")
-    pm.Deterministic("counts_by_image", pt.stack(counts), dims=("image", "component"))
-    pm.Deterministic("expected_by_image", pt.stack(totals), dims=("image", "pe_bin", "t_bin"))
-    pm.Deterministic("sigma_by_image", pt.stack(sigmas), dims="image")
+    return {
+        "image_loglike": (pt.stack(lls), ("image",)),
+        "counts_by_image": (pt.stack(counts), ("image", "component")),
+        "expected_by_image": (pt.stack(totals), ("image", *DATA_DIMS)),
+        "sigma_by_image": (pt.stack(sigmas), ("image",)),
+    }
+
+
+class DerivedQuantities:
+    """:func:`derived_tensors` of a spec as one compiled function of the parameters, evaluated
+    over every draw of a posterior or prior (C backend: it runs once per draw, a few thousand
+    times, so compiling it cheaply matters more than its speed)."""
+
+    def __init__(self, spec, model: ForwardModel, obs) -> None:
+        from cevns_bayes.model.compile import compile_function
+
+        self.names = tuple(spec.pois) + tuple(spec.nuisances)
+        theta = pt.dvector("theta")
+        values = {n: theta[i] for i, n in enumerate(self.names)}
+        derived = derived_tensors(spec, model, values, obs)
+        self.dims = {k: dims for k, (_, dims) in derived.items()}
+        self._fn = compile_function([theta], [t for t, _ in derived.values()], hot=False)
+
+    def evaluate(self, dataset) -> dict[str, np.ndarray]:
+        """Every quantity at every (chain, draw) of ``dataset`` (an xarray Dataset holding the
+        parameters), shape (chain, draw, ...)."""
+        x = np.stack([np.asarray(dataset[n].values, float) for n in self.names], axis=-1)
+        lead = x.shape[:-1]
+        rows = [self._fn(v) for v in x.reshape(-1, x.shape[-1])]
+        return {
+            name: np.stack([np.asarray(r[j]) for r in rows]).reshape(*lead, *np.shape(rows[0][j]))
+            for j, name in enumerate(self.dims)
+        }
 
 
 # --- sampling ---------------------------------------------------------------------------------
@@ -289,7 +342,9 @@ def sample(
     group = reflection_group(spec)
 
     t0 = time.perf_counter()
-    pm_model = build_pymc_model(spec, model, obs)
+    # no Deterministics while sampling: PyMC would compile them once per chain; they are
+    # computed for every draw afterwards by one compiled function (DerivedQuantities)
+    pm_model = build_pymc_model(spec, model, obs, deterministics=False)
     if backend == "nutpie":
         try:
             import nutpie
@@ -312,6 +367,7 @@ def sample(
             target_accept=target_accept,
             progress_bar=progressbar,
             cores=cores,
+            low_rank_modified_mass_matrix=s.mass_matrix == "full",
         )
         sampling_s = time.perf_counter() - t1
     else:
@@ -324,6 +380,7 @@ def sample(
             cores=cores,
             random_seed=int(rng.integers(2**31)),
             target_accept=target_accept,
+            init=f"jitter+adapt_{s.mass_matrix}",
             progressbar=progressbar,
             model=pm_model,
             compute_convergence_checks=False,
@@ -334,32 +391,80 @@ def sample(
         # "sampling_time" covers the sampling loop only, the rest is counted as compile
         sampling_s = float(idata.sample_stats.attrs.get("sampling_time", wall))
         compile_s = build_s + max(wall - sampling_s, 0.0)
+    t2 = time.perf_counter()
+    derived = DerivedQuantities(spec, model, obs)
+    coords = pm_model.coords
+    values = derived.evaluate(idata.posterior)
+    expected = values.pop("expected", None)
+    idata.posterior = _assign(idata.posterior, values, derived.dims, coords)
     with pm_model, warnings.catch_warnings():
         # folded models carry the likelihood in a Potential: their prior group holds the
         # parameters only (the box prior is reflection-symmetric, so folded = unfolded prior)
         warnings.filterwarnings("ignore", message=".*effect of Potentials.*")
-        prior = pm.sample_prior_predictive(draws=prior_draws, random_seed=int(rng.integers(2**31)))
+        prior = pm.sample_prior_predictive(
+            draws=prior_draws, var_names=list(derived.names), random_seed=int(rng.integers(2**31))
+        )
     idata.extend(prior)
     if group is None:
+        prior_values = derived.evaluate(idata.prior)
+        prior_expected = prior_values.pop("expected")
+        idata.prior = _assign(idata.prior, prior_values, derived.dims, coords)
+        idata.add_groups(prior_predictive=_predictive(prior_expected, idata.prior, coords, rng))
         if posterior_predictive:
-            with pm_model:
-                ppc = pm.sample_posterior_predictive(
-                    idata, random_seed=int(rng.integers(2**31)), progressbar=False
-                )
-            idata.extend(ppc)
+            idata.add_groups(
+                posterior_predictive=_predictive(expected, idata.posterior, coords, rng)
+            )
     else:
         _unfold(idata, spec, model, group, rng, obs)
     if "observed_data" not in idata.groups():
-        idata.add_groups(observed_data={"observed": _as_da(obs, ("pe_bin", "t_bin"), pm_model)})
+        idata.add_groups(observed_data={"observed": _as_da(obs, DATA_DIMS, pm_model)})
     idata.posterior.attrs.update(
         {
             "analysis": spec.name,
             "sampler": backend,
             "compile_s": compile_s,
             "sampling_s": sampling_s,
+            "derived_s": time.perf_counter() - t2,
         }
     )
     return SampleResult(idata, compile_s, sampling_s, backend)
+
+
+def _assign(dataset, values: Mapping[str, np.ndarray], dims: Mapping[str, tuple], coords):
+    """``dataset`` (dims chain, draw) with ``values`` added as variables of the given dims."""
+    import xarray as xr
+
+    new = {}
+    for name, v in values.items():
+        all_dims = ("chain", "draw", *dims[name])
+        new[name] = xr.DataArray(
+            v,
+            dims=all_dims,
+            coords={
+                d: dataset[d].values if d in dataset.coords else list(coords[d]) for d in all_dims
+            },
+        )
+    return dataset.assign(new)
+
+
+def _predictive(expected: np.ndarray, dataset, coords, rng):
+    """A predictive group: Poisson counts around the expected counts of every draw."""
+    import xarray as xr
+
+    dims = ("chain", "draw", *DATA_DIMS)
+    return xr.Dataset(
+        {
+            "observed": xr.DataArray(
+                rng.poisson(expected),
+                dims=dims,
+                coords={
+                    "chain": dataset["chain"].values,
+                    "draw": dataset["draw"].values,
+                    **{d: list(coords[d]) for d in DATA_DIMS},
+                },
+            )
+        }
+    )
 
 
 def _as_da(values: np.ndarray, dims, pm_model):

@@ -253,10 +253,11 @@ class ForwardModel:
         # events per recoil cell per unit Q²: N_CsI · Φ · prefactor · K · ΔT
         rate_coeff = c.N_MOLECULES * c.FLUENCE_PER_FLAVOR_CM2 * step_mev * pref[:, None, None] * kin
         keep = self._recoil_cells_needed(t, q, fp, rate_coeff, mu_nom[:n])
-        self.recoil_mev = t[:keep]
-        self._q_det = q[:, :keep]
-        self._fp_det = fp[:, :keep]
-        self._rate_coeff = rate_coeff[..., :keep]
+        # contiguous copies: a strided constant in a graph keeps numba from caching it
+        self.recoil_mev = np.ascontiguousarray(t[:keep])
+        self._q_det = np.ascontiguousarray(q[:, :keep])
+        self._fp_det = np.ascontiguousarray(fp[:, :keep])
+        self._rate_coeff = np.ascontiguousarray(rate_coeff[..., :keep])
         # F_n depends on R_n alone on this fixed grid: a series in r_n_scale (RnSeries)
         self._fn_det_series = RnSeries(self.neutron_form_factor_exact, FORM_FACTOR_CHEBYSHEV_DEGREE)
         self._fn_det_coef = table_variable(self._fn_det_series.coef, "neutron_form_factor_coef")
