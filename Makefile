@@ -26,10 +26,17 @@ analysis: $(STAMP)
 reproduce-all: $(STAMP)
 	$(BIN)/cevns-bayes reproduce --all --results $(RESULTS)
 
-bench: $(STAMP)
+# the benchmark times both NUTS samplers: nutpie is an optional extra
+NUTPIE := $(VENV)/.nutpie
+
+$(NUTPIE): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,nutpie]"
+	touch $(NUTPIE)
+
+bench: $(NUTPIE)
 	$(BIN)/python scripts/benchmark.py --out $(RESULTS)/bench.json
 
-bench-quick: $(STAMP)
+bench-quick: $(NUTPIE)
 	$(BIN)/python scripts/benchmark.py --quick --out $(RESULTS)/bench.json
 
 lint: $(STAMP)

@@ -156,15 +156,21 @@ def bench_profile(spec, model, repeat: int, points: int) -> dict[str, Any]:
 
 
 def bench_reproduce_all() -> dict[str, Any]:
+    """``cevns-bayes reproduce --all`` in a fresh folder: wall seconds and the time of every
+    step (``reproduce_timing.json``, which the command writes as it goes)."""
+    import json
+
     exe = Path(sys.executable).with_name("cevns-bayes")
     cmd = [str(exe) if exe.exists() else "cevns-bayes", "reproduce", "--all", "--results"]
     with tempfile.TemporaryDirectory(prefix="bench-reproduce-") as tmp:
         t0 = time.perf_counter()
-        proc = subprocess.run([*cmd, tmp], capture_output=True, text=True)
+        proc = subprocess.run([*cmd, tmp, "--progress", "off"], capture_output=True, text=True)
         wall = time.perf_counter() - t0
+        timing = Path(tmp) / "reproduce_timing.json"
+        steps = json.loads(timing.read_text())["steps"] if timing.is_file() else []
     if proc.returncode != 0:
         raise RuntimeError(f"reproduce --all exited {proc.returncode}: {proc.stderr[-2000:]}")
-    return {"runs": [wall], "command": " ".join([*cmd, "DIR"])}
+    return {"runs": [wall], "command": " ".join([*cmd, "DIR"]), "steps": steps}
 
 
 def main(argv=None) -> int:
@@ -291,6 +297,7 @@ def main(argv=None) -> int:
         doc["reproduce_all_s"] = r["runs"][0]
         doc["runs"]["reproduce_all_s"] = r["runs"]
         doc["reproduce_all_command"] = r["command"]
+        doc["reproduce_all_steps_s"] = {s["command"]: s["seconds"] for s in r["steps"]}
         _say(f"reproduce --all: {r['runs'][0]:.0f} s")
 
     section("loglike_grad_us", loglike)
@@ -337,6 +344,8 @@ def print_table(doc: dict[str, Any]) -> None:
         )
     )
     rows.append(("reproduce --all, s", f(doc["reproduce_all_s"], ".0f"), ""))
+    for command, seconds in (doc.get("reproduce_all_steps_s") or {}).items():
+        rows.append((f"  {command}, s", f(seconds, ".1f"), ""))
     w = max(len(r[0]) for r in rows)
     print(f"{'quantity':<{w}}  {'median':>10}  spread (min–max)")
     for name, med, spread in rows:
