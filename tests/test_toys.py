@@ -233,6 +233,7 @@ def test_reference_study_writes_every_toy_and_the_summary(reference):
     assert COVERAGE_KEYS <= set(doc)
     assert doc["n_toys"] == 6 and doc["n_failed"] == 0
     assert "sbc_uniformity_pvalue" not in doc
+    assert doc["poi"] == "sigma" and doc["poi_units"] == "1e-40 cm2"
     k = sum(json.loads(t)["covered_68"] for t in _files(out).values())
     assert doc["coverage_68"] == pytest.approx(k / 6)
     p = doc["coverage_68"]
