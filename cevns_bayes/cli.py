@@ -364,15 +364,18 @@ def cmd_reproduce(args) -> int:
     t0 = time.perf_counter()
     timing: list[dict] = []  # where the time goes: results/reproduce_timing.json
 
+    def save_timing(finished: bool) -> float:
+        total = time.perf_counter() - t0
+        doc = {"steps": timing, "total_s": total, "finished": finished}
+        write_json(results / "reproduce_timing.json", doc)
+        return total
+
     def run(step: list[str]) -> int:
         _log(f"== cevns-bayes {' '.join(step)}")
         t = time.perf_counter()
         status = main(step)
         timing.append({"command": " ".join(step[:2]), "seconds": time.perf_counter() - t})
-        write_json(
-            results / "reproduce_timing.json",
-            {"steps": timing, "total_s": time.perf_counter() - t0, "finished": False},
-        )
+        save_timing(finished=False)
         return status
 
     for name in names:
@@ -389,11 +392,7 @@ def cmd_reproduce(args) -> int:
                 return status
             _record_command(results, step)
     status = run(["report", "--results", str(results)])
-    total = time.perf_counter() - t0
-    write_json(
-        results / "reproduce_timing.json",
-        {"steps": timing, "total_s": total, "finished": status == 0},
-    )
+    total = save_timing(finished=status == 0)
     _log(f"reproduce: {', '.join(names)} done in {total:.0f} s")
     return status
 
