@@ -86,7 +86,13 @@ def _log(msg: str) -> None:
 def cmd_data_check(args) -> int:
     import numpy as np
 
-    from cevns_bayes.io import check_hashes, load_release, read_flux, sha256_of
+    from cevns_bayes.io import (
+        check_hashes,
+        load_release,
+        read_derived_flux_2021,
+        read_flux,
+        sha256_of,
+    )
 
     release = load_release(args.data_dir)
     print(f"release folder: {release.data_dir}")
@@ -96,6 +102,22 @@ def cmd_data_check(args) -> int:
             (ev.pe < c.ROI_PE_MAX) & (ev.t_us >= c.ROI_T_MIN_US) & (ev.t_us < c.ROI_T_MAX_US)
         )
         print(f"{label:<8}{ev.pe.size:>8}{roi:>30}")
+    # the shipped 2021-derived flux shapes: read (validated) and summarised in one line
+    derived = read_derived_flux_2021()
+    t_edges, e_edges = derived.time_edges_ns, derived.energy_edges_mev
+    nu_mu = derived.time_prob["nu_mu"]
+    peak = int(np.argmax(nu_mu))
+    mean_ns = float(np.sum(nu_mu * 0.5 * (t_edges[:-1] + t_edges[1:])))
+    n_t, n_e = derived.joint_prob["nu_mu"].shape
+    print(
+        f"\n2021-derived flux shapes: {len(derived.time_prob)} flavors, "
+        f"{t_edges[1] - t_edges[0]:g} ns time profiles {t_edges[0] / 1e3:g}-{t_edges[-1] / 1e3:g} "
+        f"us, nu_mu peak in [{t_edges[peak]:g}, {t_edges[peak + 1]:g}) ns, mean {mean_ns:.0f} "
+        f"ns; {e_edges.size - 1} energy bins labelled {e_edges[0]:g}-{e_edges[-1]:g} MeV "
+        f"(labels shifted by 0.5-1 MeV: not for energies); 2D shapes {n_t} x {n_e} "
+        f"({derived.joint_time_edges_ns[1] - derived.joint_time_edges_ns[0]:g} ns x "
+        f"{e_edges[1] - e_edges[0]:g} MeV)"
+    )
     # the shipped files are always checked; a user's own flux is read (validated) and its
     # hash shown, but it has no entry in the release sums
     checks = check_hashes(args.data_dir, DEFAULT_FLUX)

@@ -17,6 +17,9 @@ DATA_ROOT = Path(
 DEFAULT_DATA_DIR = DATA_ROOT / "coherent-csi-2021"
 #: The shipped SNS flux (2018 GEANT4 histograms; the default ``--flux``).
 DEFAULT_FLUX = DATA_ROOT / "sns-flux-2018" / "nuEnergyAndTime.root"
+#: Folder of the 2021 flux shapes as projected by public code (time profiles, energy projections
+#: and coarse 2D shapes; see ``data/PROVENANCE.md``: their energy labels are not to be trusted).
+DERIVED_FLUX_2021_DIR = DATA_ROOT / "sns-flux-2021-derived"
 #: SHA-256 sums of the shipped files, relative to ``DATA_ROOT``.
 SHA256SUMS = DATA_ROOT / "SHA256SUMS"
 #: Folder of the analysis specs (TOML).

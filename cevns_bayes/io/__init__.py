@@ -1,10 +1,19 @@
 """Loading and validation of the shipped data: the CsI[Na] release text files, the SNS flux
-ROOT files and their SHA-256 sums. Every problem with an input file raises
-:class:`~cevns_bayes.errors.DataError` naming the file, the line or histogram, and what was
-expected.
+ROOT files, the 2021-derived flux shapes (text files) and their SHA-256 sums. Every problem with
+an input file raises :class:`~cevns_bayes.errors.DataError` naming the file, the line or
+histogram, and what was expected.
 """
 
 from cevns_bayes.io.checksums import HashCheck, check_hashes, sha256_of
+from cevns_bayes.io.derived_flux import (
+    DERIVED_FILES,
+    DERIVED_FLAVORS,
+    DerivedFlux2021,
+    read_derived_flux_2021,
+    read_energy_projections,
+    read_joint_shapes,
+    read_time_profiles,
+)
 from cevns_bayes.io.flux import (
     FLAVORS,
     OPTIONAL_FLAVORS,
@@ -30,12 +39,15 @@ from cevns_bayes.io.release import (
 )
 
 __all__ = [
+    "DERIVED_FILES",
+    "DERIVED_FLAVORS",
     "FLAVORS",
     "OPTIONAL_FLAVORS",
     "RELEASE_FILES",
     "SOURCE_2018",
     "SOURCE_2021",
     "BinnedShape",
+    "DerivedFlux2021",
     "EfficiencyCoefficients",
     "EventList",
     "FluxFlavor",
@@ -45,11 +57,15 @@ __all__ = [
     "ReleaseData",
     "check_hashes",
     "load_release",
+    "read_derived_flux_2021",
     "read_efficiency_coefficients",
+    "read_energy_projections",
     "read_events",
     "read_flux",
+    "read_joint_shapes",
     "read_quenching_coefficients",
     "read_shape",
+    "read_time_profiles",
     "sha256_of",
     "write_flux_2021_format",
 ]

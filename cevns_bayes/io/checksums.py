@@ -9,13 +9,15 @@ from typing import NamedTuple
 
 from cevns_bayes.errors import DataError
 from cevns_bayes.io.release import _read_lines, _require_file
-from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX, SHA256SUMS
+from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX, DERIVED_FLUX_2021_DIR, SHA256SUMS
 
 __all__ = ["HashCheck", "check_hashes", "sha256_of"]
 
 #: One line of ``sha256sum`` output: 64 hex digits, two spaces (or space + '*'), a path.
 _SUM_LINE = re.compile(r"^(?P<hex>[0-9a-fA-F]{64}) [ *](?P<path>\S.*)$")
 _CHUNK = 1 << 20
+#: Folder prefix of the sums entries that belong to the 2021-derived flux shapes.
+_DERIVED_PREFIX = "sns-flux-2021-derived"
 
 
 class HashCheck(NamedTuple):
@@ -75,14 +77,17 @@ def check_hashes(
     data_dir: str | Path = DEFAULT_DATA_DIR,
     flux_path: str | Path = DEFAULT_FLUX,
     sums_file: str | Path = SHA256SUMS,
+    *,
+    derived_flux_dir: str | Path = DERIVED_FLUX_2021_DIR,
 ) -> list[HashCheck]:
-    """Check the release files and the flux file against the SHA-256 sums file.
+    """Check the release files, the flux file and the derived flux shapes against the sums file.
 
     Each line of ``sums_file`` is ``<hex>  <relpath>`` (``sha256sum`` output, relative to the
-    data root). An entry is matched by its base name: to ``flux_path`` when the base names are
-    equal, otherwise to the file of that name in ``data_dir``. A file that is not present gives
-    ``actual=None, ok=False``; a mismatch gives ``ok=False``. Nothing is raised for a bad hash:
-    the caller decides.
+    data root). An entry under ``sns-flux-2021-derived/`` is matched to the file of that
+    relative path under ``derived_flux_dir``. Any other entry is matched by its base name: to
+    ``flux_path`` when the base names are equal, otherwise to the file of that name in
+    ``data_dir``. A file that is not present gives ``actual=None, ok=False``; a mismatch gives
+    ``ok=False``. Nothing is raised for a bad hash: the caller decides.
 
     Returns:
         one :class:`HashCheck` per line of the sums file, in file order.
@@ -92,11 +97,15 @@ def check_hashes(
             message names the line), or a present file cannot be read.
     """
     sums = _require_file(sums_file, "checksum file")
-    d, flux = Path(data_dir), Path(flux_path)
+    d, flux, derived = Path(data_dir), Path(flux_path), Path(derived_flux_dir)
     results: list[HashCheck] = []
     for _lineno, expected, rel in _read_sums(sums):
-        base = PurePosixPath(rel.replace("\\", "/")).name
-        local = flux if base == flux.name else d / base
+        parts = PurePosixPath(rel.replace("\\", "/")).parts
+        base = parts[-1]
+        if len(parts) > 1 and parts[0] == _DERIVED_PREFIX:
+            local = derived.joinpath(*parts[1:])
+        else:
+            local = flux if base == flux.name else d / base
         actual = sha256_of(local) if local.is_file() else None
         results.append(
             HashCheck(name=rel, path=local, expected=expected, actual=actual, ok=actual == expected)
