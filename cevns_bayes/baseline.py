@@ -117,18 +117,45 @@ def klein_nystrand_form_factor(q_fm_inv: np.ndarray, r_rms_fm: float | np.ndarra
     return _spherical_ff(q_fm_inv * r_a) / (1.0 + (q_fm_inv * a) ** 2)
 
 
-FORM_FACTORS = {"helm": helm_form_factor, "klein_nystrand": klein_nystrand_form_factor}
+FORM_FACTORS = {
+    "helm": helm_form_factor,
+    "klein_nystrand": klein_nystrand_form_factor,
+    "helm_a13": helm_form_factor,
+}
 
 
-def nucleon_vector_couplings(sin2_theta_w: float, convention: str) -> tuple[float, float]:
-    """(g_V^p, g_V^n): tree level (½ − 2 sin²θ_W, −½) or radiatively corrected
-    (0.0229 shifted by the tree-level sin²θ_W dependence, −0.5117)."""
+def nuclear_radii(isotope, form_factor: str) -> tuple[float, float]:
+    """(proton, neutron) rms radii, fm: from the charge radius and the nominal R_n, or for
+    ``helm_a13`` the rms radius √(3/5 R₀² + 3 s²) of a Helm density with R₀ = 1.2 A^{1/3} fm
+    for both."""
+    if form_factor == "helm_a13":
+        r0 = c.HELM_A13_FM * (isotope.z + isotope.n) ** (1.0 / 3.0)
+        r = math.sqrt(0.6 * r0**2 + 3.0 * c.HELM_SKIN_FM**2)
+        return r, r
+    return isotope.proton_radius_fm, isotope.neutron_radius_fm
+
+
+def nucleon_vector_couplings(
+    sin2_theta_w: float, convention: str, flavor: str = "nu_mu"
+) -> tuple[float, float]:
+    """(g_V^p, g_V^n) for a neutrino of ``flavor``: tree level (½ − 2 sin²θ_W, −½);
+    radiatively corrected (0.0229, −0.5117); charge-radius corrected (0.0227 + δ_α, −0.5117)
+    with δ the same for ν and ν̄ (``giunti``) or of opposite sign for ν̄ (``coherent2021``,
+    the legacy one). Away from tree level g_V^p moves with −2 (sin²θ_W − 0.23857)."""
+    shift = -2.0 * (sin2_theta_w - c.SIN2_THETA_W_LOW_Q2)
+    lepton = "e" if flavor.startswith("nu_e") else "mu"
+    antineutrino = flavor.endswith("_bar")
     if convention == "tree":
         return 0.5 - 2.0 * sin2_theta_w, -0.5
     if convention == "radiative":
-        gp = c.GV_PROTON_RADIATIVE - 2.0 * (sin2_theta_w - c.SIN2_THETA_W_LOW_Q2)
-        return gp, c.GV_NEUTRON_RADIATIVE
-    raise ValueError(f"unknown couplings convention {convention!r}")
+        return c.GV_PROTON_RADIATIVE + shift, c.GV_NEUTRON_RADIATIVE
+    if convention == "giunti":
+        delta = c.CHARGE_RADIUS_DELTA_CORRECTED[lepton]
+    elif convention == "coherent2021":
+        delta = c.CHARGE_RADIUS_DELTA_LEGACY[lepton] * (-1.0 if antineutrino else 1.0)
+    else:
+        raise ValueError(f"unknown couplings convention {convention!r}")
+    return c.GV_PROTON_CHARGE_RADIUS_BASE + delta + shift, c.GV_NEUTRON_CHARGE_RADIUS
 
 
 def momentum_transfer_fm_inv(recoil_mev: np.ndarray, mass_mev: float) -> np.ndarray:
@@ -246,6 +273,7 @@ class BaselineXsecNLL:
 
         options = dict(spec.model)
         self.form_factor = FORM_FACTORS[options.get("form_factor", "helm")]
+        self._radii = [nuclear_radii(iso, options.get("form_factor", "helm")) for iso in c.ISOTOPES]
         self.couplings = options.get("couplings", "tree")
         nucleon_vector_couplings(c.SIN2_THETA_W_LOW_Q2, self.couplings)  # validates the name
         self.time_efficiency = bool(options.get("time_efficiency", True))
@@ -311,8 +339,8 @@ class BaselineXsecNLL:
         )
         self._fp_recoil = np.stack(
             [
-                self.form_factor(self._q_recoil[i], iso.proton_radius_fm)
-                for i, iso in enumerate(self.isotopes)
+                self.form_factor(self._q_recoil[i], self._radii[i][0])
+                for i in range(len(self.isotopes))
             ]
         )
         kin = np.stack(
@@ -346,20 +374,21 @@ class BaselineXsecNLL:
         self._q_sigma = np.stack([momentum_transfer_fm_inv(t, m) for m in self._mass_mev])
         self._fp_sigma = np.stack(
             [
-                self.form_factor(self._q_sigma[i], iso.proton_radius_fm)
-                for i, iso in enumerate(self.isotopes)
+                self.form_factor(self._q_sigma[i], self._radii[i][0])
+                for i in range(len(self.isotopes))
             ]
         )
-        # ⟨σ⟩ per nucleus (½ Cs + ½ I) averaged over the summed flux of the three flavors
+        # ⟨σ⟩ per nucleus (½ Cs + ½ I) averaged over the summed flux of the three flavors,
+        # per flavor's share (the flavors' Q² differ in the charge-radius conventions)
         total_prob = sum(float(np.sum(flux[f].energy_prob)) for f in FLAVORS)
-        kin_all = np.stack(
+        kin = np.stack(
             [
-                sum(kinematic_table(flux[f].energy_mev, flux[f].energy_prob, t, m) for f in FLAVORS)
+                [kinematic_table(flux[f].energy_mev, flux[f].energy_prob, t, m) for f in FLAVORS]
                 for m in self._mass_mev
             ]
         )
         self._sigma_per_q2 = (
-            0.5 * self._prefactor[:, None] * kin_all * width / total_prob / c.CM2_PER_1E40
+            0.5 * self._prefactor[:, None, None] * kin * width / total_prob / c.CM2_PER_1E40
         )
 
     def _setup_time(self, release, flux) -> None:
@@ -414,11 +443,11 @@ class BaselineXsecNLL:
     def _weak_charge_sq(self, p: Mapping[str, float], fp: np.ndarray, fn: np.ndarray, sm: bool):
         """Q² per isotope and flavor, shape (n_iso, n_flavor, n_T); SM couplings if ``sm``."""
         s2w = c.SIN2_THETA_W_LOW_Q2 if sm else p["sin2_theta_w"]
-        gp, gn = nucleon_vector_couplings(s2w, self.couplings)
         z = np.array([iso.z for iso in self.isotopes], float)[:, None]
         n = np.array([iso.n for iso in self.isotopes], float)[:, None]
         out = []
         for f in FLAVORS:
+            gp, gn = nucleon_vector_couplings(s2w, self.couplings, f)
             eu = 0.0 if sm else p[f"eps_{NSI_GROUP[f]}_u"]
             ed = 0.0 if sm else p[f"eps_{NSI_GROUP[f]}_d"]
             qw = -2.0 * ((gp + 2.0 * eu + ed) * z * fp + (gn + eu + 2.0 * ed) * n * fn)
@@ -428,8 +457,8 @@ class BaselineXsecNLL:
     def _neutron_ff(self, q: np.ndarray, r_n_scale: float) -> np.ndarray:
         return np.stack(
             [
-                self.form_factor(q[i], iso.neutron_radius_fm * r_n_scale)
-                for i, iso in enumerate(self.isotopes)
+                self.form_factor(q[i], self._radii[i][1] * r_n_scale)
+                for i in range(len(self.isotopes))
             ]
         )
 
@@ -437,8 +466,7 @@ class BaselineXsecNLL:
         """SM flux-averaged cross section ⟨σ⟩_Φ per nucleus at R_n × r_n_scale, 1e-40 cm²."""
         fn = self._neutron_ff(self._q_sigma, r_n_scale)
         q2 = self._weak_charge_sq({}, self._fp_sigma, fn, sm=True)
-        # Q² is the same for every flavor with SM couplings: use the first
-        return float(np.sum(q2[:, 0, :] * self._sigma_per_q2))
+        return float(np.sum(q2 * self._sigma_per_q2))
 
     def recoil_events(self, p: Mapping[str, float]) -> np.ndarray:
         """SM-normalized CEvNS events per recoil cell per flavor (before detector), (3, n_T)."""

@@ -16,7 +16,9 @@ from pathlib import Path
 from cevns_bayes import __version__
 from cevns_bayes import constants as c
 from cevns_bayes.errors import CevnsBayesError, ConfigError
-from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX
+from cevns_bayes.paths import DEFAULT_DATA_DIR, FLUX_2018_FILE
+from cevns_bayes.physics.cross_section import COUPLING_CONVENTIONS, FORM_FACTORS
+from cevns_bayes.physics.flux import DEFAULT_FLUX_SOURCE, FLUX_SOURCES
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
@@ -28,9 +30,10 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--flux",
-        default=str(DEFAULT_FLUX),
-        help="SNS flux: a ROOT file in the 2018 (TH1D) or 2021 snsFlux2D (TH2D) "
-        "format, or 'analytic' (default: shipped 2018 file)",
+        default=DEFAULT_FLUX_SOURCE,
+        help="SNS flux: '2021-derived' (default: the 2021 flux's time profiles, pulse included, "
+        "with the 2018 file's energy spectra), 'analytic' (piDAR spectra, modelled pulse), or a "
+        "ROOT file in the 2018 (TH1D, modelled pulse) or 2021 snsFlux2D (TH2D) format",
     )
 
 
@@ -51,8 +54,20 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
         default=c.PROTON_PULSE_FWHM_NS,
         help="proton-pulse FWHM in ns (default 378)",
     )
-    p.add_argument("--form-factor", default="helm", choices=("helm", "klein_nystrand"))
-    p.add_argument("--couplings", default="tree", choices=("tree", "radiative"))
+    p.add_argument(
+        "--form-factor",
+        default="helm",
+        choices=FORM_FACTORS,
+        help="nuclear form factor (default helm; helm_a13 is the paper's rate code's: "
+        "R0 = 1.2 A^(1/3) fm for protons and neutrons)",
+    )
+    p.add_argument(
+        "--couplings",
+        default="tree",
+        choices=COUPLING_CONVENTIONS,
+        help="nucleon vector couplings (default tree; coherent2021 is the convention of the "
+        "paper's SM cross sections, giunti its corrected form: README, Cross-section conventions)",
+    )
 
 
 def _build(args, **options):
@@ -114,14 +129,15 @@ def cmd_data_check(args) -> int:
         f"{t_edges[1] - t_edges[0]:g} ns time profiles {t_edges[0] / 1e3:g}-{t_edges[-1] / 1e3:g} "
         f"us, nu_mu peak in [{t_edges[peak]:g}, {t_edges[peak + 1]:g}) ns, mean {mean_ns:.0f} "
         f"ns; {e_edges.size - 1} energy bins labelled {e_edges[0]:g}-{e_edges[-1]:g} MeV "
-        f"(labels shifted by 0.5-1 MeV: not for energies); 2D shapes {n_t} x {n_e} "
+        f"(labels 1 MeV above the 2018 spectra they match: not for energies); "
+        f"2D shapes {n_t} x {n_e} "
         f"({derived.joint_time_edges_ns[1] - derived.joint_time_edges_ns[0]:g} ns x "
         f"{e_edges[1] - e_edges[0]:g} MeV)"
     )
     # the shipped files are always checked; a user's own flux is read (validated) and its
     # hash shown, but it has no entry in the release sums
-    checks = check_hashes(args.data_dir, DEFAULT_FLUX)
-    if args.flux != "analytic" and Path(args.flux).resolve() != DEFAULT_FLUX.resolve():
+    checks = check_hashes(args.data_dir, FLUX_2018_FILE)
+    if args.flux not in FLUX_SOURCES and Path(args.flux).resolve() != FLUX_2018_FILE.resolve():
         tables = read_flux(args.flux)
         print(
             f"\nflux {args.flux}: {tables.source}, flavors {', '.join(tables.flavors)}, "
@@ -379,7 +395,7 @@ def cmd_reproduce(args) -> int:
     data = []
     if Path(args.data_dir).resolve() != DEFAULT_DATA_DIR.resolve():
         data += ["--data-dir", str(args.data_dir)]
-    if str(args.flux) != str(DEFAULT_FLUX):
+    if str(args.flux) != DEFAULT_FLUX_SOURCE:
         data += ["--flux", str(args.flux)]
     from cevns_bayes.output import write_json
 
@@ -499,7 +515,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     smp.add_argument(
         "model",
-        help="analysis name (xsec, weak_mixing, flavored, nsi_ee, "
+        help="analysis name (xsec, weak_mixing, flavored, flavored_giunti, nsi_ee, "
         "nsi_ee_mumu) or the path of a spec TOML file",
     )
     _add_data_options(smp)

@@ -30,6 +30,17 @@ SIN2_THETA_W_LOW_Q2 = 0.23857
 #: g_V^p = 0.0229, g_V^n = -0.5117 (PHYSICS.md §3).
 GV_PROTON_RADIATIVE = 0.0229
 GV_NEUTRON_RADIATIVE = -0.5117
+#: The flavor-dependent charge-radius convention of COHERENT's public rate code (dukecevns,
+#: ``xscns.cc``: ``sm_vector_couplings`` and ``chgradcorr``): g_V^n = -0.5117 and
+#: g_V^p = 0.0227 + delta_alpha, with the neutrino charge-radius corrections delta_alpha of
+#: Giunti et al. added to the proton coupling. The code has two sets: the legacy one, which
+#: flips the sign of delta for antineutrinos (the convention the paper's SM cross sections rest
+#: on, and which the code itself marks as an error, "see Errata 2020 for Giunti"), and the
+#: corrected one, the same for neutrino and antineutrino.
+GV_PROTON_CHARGE_RADIUS_BASE = 0.0227
+GV_NEUTRON_CHARGE_RADIUS = -0.5117
+CHARGE_RADIUS_DELTA_LEGACY = {"e": 0.02191, "mu": 0.01267}
+CHARGE_RADIUS_DELTA_CORRECTED = {"e": 0.0212196, "mu": 0.0122716}
 
 # --- Nucleon size corrections (CODATA 2018 / PDG) ---------------------------------------------
 PROTON_CHARGE_RADIUS_FM = 0.8414
@@ -38,6 +49,9 @@ NEUTRON_CHARGE_RADIUS_SQ_FM2 = -0.1161
 DARWIN_FOLDY_FM2 = 0.75 * (HBARC_MEV_FM / PROTON_MASS_MEV) ** 2
 #: Helm surface thickness, fm (Lewin & Smith 1996)
 HELM_SKIN_FM = 0.9
+#: Helm box radius R_0 = HELM_A13_FM * A^(1/3) of COHERENT's rate code (dukecevns), the same
+#: for protons and neutrons (rms radii 4.994 fm for 133Cs, 4.925 fm for 127I with s = 0.9 fm)
+HELM_A13_FM = 1.2
 
 
 class Isotope:

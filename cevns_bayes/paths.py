@@ -15,8 +15,9 @@ DATA_ROOT = Path(
 )
 #: Folder of the COHERENT CsI[Na] 2021 release files (the default ``--data-dir``).
 DEFAULT_DATA_DIR = DATA_ROOT / "coherent-csi-2021"
-#: The shipped SNS flux (2018 GEANT4 histograms; the default ``--flux``).
-DEFAULT_FLUX = DATA_ROOT / "sns-flux-2018" / "nuEnergyAndTime.root"
+#: The shipped 2018 SNS flux file (GEANT4 histograms): the energy spectra of the default
+#: ``2021-derived`` flux, and a flux source of its own (``--flux`` with this path).
+FLUX_2018_FILE = DATA_ROOT / "sns-flux-2018" / "nuEnergyAndTime.root"
 #: Folder of the 2021 flux shapes as projected by public code (time profiles, energy projections
 #: and coarse 2D shapes; see ``data/PROVENANCE.md``: their energy labels are not to be trusted).
 DERIVED_FLUX_2021_DIR = DATA_ROOT / "sns-flux-2021-derived"

@@ -660,7 +660,8 @@ def define_study(
     model=None,
 ) -> StudyDefinition:
     """Validate the options of a study and fill in the defaults (see :func:`run_study`)."""
-    from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX
+    from cevns_bayes.paths import DEFAULT_DATA_DIR
+    from cevns_bayes.physics.flux import DEFAULT_FLUX_SOURCE, FLUX_SOURCES
 
     if study not in STUDIES:
         raise ConfigError(f"study {study!r} unknown; expected one of {', '.join(STUDIES)}")
@@ -689,8 +690,8 @@ def define_study(
     if spec.sampler.multimodal != "none":
         raise ConfigError(f"{spec.name}: toys do not support folded (multimodal) specs")
     data_dir = str(Path(data_dir or DEFAULT_DATA_DIR).resolve())
-    flux = str(flux or DEFAULT_FLUX)
-    if flux != "analytic":
+    flux = str(flux or DEFAULT_FLUX_SOURCE)
+    if flux not in FLUX_SOURCES:
         flux = str(Path(flux).resolve())
     if study == "coverage":
         if not truths:

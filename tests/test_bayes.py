@@ -34,7 +34,7 @@ from cevns_bayes.physics.cross_section import nucleon_couplings
 from cevns_bayes.physics.flux import FIT_FLAVORS
 from cevns_bayes.spec import Prior, list_specs, load_spec
 
-SPECS = ("xsec", "weak_mixing", "flavored", "nsi_ee", "nsi_ee_mumu")
+SPECS = ("xsec", "weak_mixing", "flavored", "flavored_giunti", "nsi_ee", "nsi_ee_mumu")
 FOLDED = ("nsi_ee", "nsi_ee_mumu")
 #: Deterministics of an unfolded model (exactly these) and of a folded one (at least these)
 PLAIN_DETERMINISTICS = {"counts", "cevns_count", "sigma_1e40cm2"}
@@ -343,7 +343,9 @@ def xsec_recovery(specs, xsec_model):
         cores=2,
         progressbar=False,
     )
-    grid = posterior_grid(spec, xsec_model, observed=observed, axes=[np.linspace(40, 300, 80)])
+    # the axis spans 0.25-2.25 x the truth, wide enough for the skewed tail of the posterior
+    axis = np.linspace(0.25 * truth, 2.25 * truth, 100)
+    grid = posterior_grid(spec, xsec_model, observed=observed, axes=[axis])
     return {"truth": truth, "observed": observed, "result": result, "grid": grid}
 
 

@@ -39,20 +39,34 @@ def _row(doc, name):
 # --- cheap checks (no fit) ---------------------------------------------------------------------
 def test_variation_list_of_xsec_is_the_section_7_budget(xsec):
     names = variation_names(xsec)
+    # the default flux has the pulse in its times: no pulse rows, the 2018 row stands for them
     assert names[:10] == [
+        "flux:file_2018",
+        "flux:analytic",
+        "time_efficiency_off",
+        "form_factor:helm",
+        "form_factor:klein_nystrand",
+        "couplings:tree",
+        "couplings:radiative",
+        "couplings:giunti",
+        "binning:fine",
+        "binning:uniform:12x12",
+    ]
+    assert names[10:] == [f"nuisance_fixed:{n}" for n in xsec.nuisances]
+    assert len(names) == 19
+    # with the 2018 file as the nominal flux the pulse rows come back
+    from cevns_bayes.paths import FLUX_2018_FILE
+
+    names_2018 = variation_names(xsec, flux=FLUX_2018_FILE)
+    assert names_2018[:7] == [
+        "flux:2021-derived",
         "flux:analytic",
         "pulse_shape:triangle",
         "pulse_shape:box",
         "pulse_fwhm_ns:250",
         "pulse_fwhm_ns:600",
         "time_efficiency_off",
-        "form_factor:klein_nystrand",
-        "couplings:radiative",
-        "binning:fine",
-        "binning:uniform:12x12",
     ]
-    assert names[10:] == [f"nuisance_fixed:{n}" for n in xsec.nuisances]
-    assert len(names) == 19
 
 
 def test_two_poi_spec_is_rejected():

@@ -23,7 +23,7 @@ import uproot
 
 from cevns_bayes.cli import main
 from cevns_bayes.io import RELEASE_FILES, write_flux_2021_format
-from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX
+from cevns_bayes.paths import DEFAULT_DATA_DIR, FLUX_2018_FILE
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PLOT_FILES = ("prediction_projections.png", "residual_over_ssb.png", "data_c_vs_ac.png")
@@ -90,7 +90,7 @@ def test_data_check_shipped_data(capsys):
     assert re.search(r"^AC\s+4890\s+1295\s*$", out, re.MULTILINE), out
     for name in RELEASE_FILES.values():
         assert re.search(rf"^\s+ok\s+coherent-csi-2021/{re.escape(name)}\s*$", out, re.M), name
-    assert re.search(rf"^\s+ok\s+sns-flux-2018/{re.escape(DEFAULT_FLUX.name)}\s*$", out, re.M)
+    assert re.search(rf"^\s+ok\s+sns-flux-2018/{re.escape(FLUX_2018_FILE.name)}\s*$", out, re.M)
     assert "DIFFERS" not in out and "MISSING" not in out
     assert "all files match the public release" in out
     assert err == ""
@@ -150,7 +150,7 @@ def _text_file_named_root(tmp_path: Path):
 
 def _flux_lacking_flavors(tmp_path: Path):
     path = tmp_path / "numu_only.root"
-    with uproot.open(DEFAULT_FLUX) as src, uproot.recreate(path) as dst:
+    with uproot.open(FLUX_2018_FILE) as src, uproot.recreate(path) as dst:
         for name in ("keNuMu", "tNuMu"):
             dst[name] = src[name]
     with uproot.open(path) as check:
@@ -380,10 +380,10 @@ def test_results_get_the_usual_file_mode(shipped_prediction):
 
 
 def test_data_check_reads_and_reports_a_user_flux(capsys):
-    from cevns_bayes.paths import DEFAULT_FLUX
+    from cevns_bayes.paths import FLUX_2018_FILE
 
-    code = main(["data", "check", "--flux", str(DEFAULT_FLUX)])
+    code = main(["data", "check", "--flux", str(FLUX_2018_FILE)])
     assert code == 0
-    bad = main(["data", "check", "--flux", str(DEFAULT_FLUX.parents[1] / "SHA256SUMS")])
+    bad = main(["data", "check", "--flux", str(FLUX_2018_FILE.parents[1] / "SHA256SUMS")])
     err = capsys.readouterr().err
     assert bad == 2 and "not a readable ROOT file" in err

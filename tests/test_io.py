@@ -22,7 +22,7 @@ from cevns_bayes.io import (
     read_shape,
     write_flux_2021_format,
 )
-from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX, SHA256SUMS
+from cevns_bayes.paths import DEFAULT_DATA_DIR, FLUX_2018_FILE, SHA256SUMS
 
 # Masses (MeV) for the pi+ decay-at-rest line E = (m_pi^2 - m_mu^2) / (2 m_pi) = 29.79 MeV.
 M_PI, M_MU = 139.57039, 105.6583755
@@ -151,7 +151,7 @@ def test_flux_2018(flux_2018):
 
 
 def test_flux_2018_normalizes_with_flow(flux_2018):
-    with uproot.open(DEFAULT_FLUX) as f:
+    with uproot.open(FLUX_2018_FILE) as f:
         h = f["tNuE"]
         expected = h.values().sum() / h.values(flow=True).sum()
     assert flux_2018.flavors["nu_e"].time_prob.sum() == pytest.approx(expected, rel=1e-12)
@@ -201,15 +201,17 @@ def test_write_flux_rejects_bad_input(tmp_path):
 
 def test_check_hashes_shipped_data():
     results = check_hashes()
-    assert len(results) == 9
+    # 8 release files, the 2018 flux and the 3 files of the 2021-derived flux shapes
+    assert len(results) == 12
+    assert sum(r.name.startswith("sns-flux-2021-derived/") for r in results) == 3
     assert all(r.ok for r in results), [r.name for r in results if not r.ok]
 
 
 def test_check_hashes_detects_a_changed_byte(tmp_path):
     data_dir = tmp_path / "coherent-csi-2021"
     shutil.copytree(DEFAULT_DATA_DIR, data_dir)
-    flux = tmp_path / DEFAULT_FLUX.name
-    shutil.copy(DEFAULT_FLUX, flux)
+    flux = tmp_path / FLUX_2018_FILE.name
+    shutil.copy(FLUX_2018_FILE, flux)
     target = data_dir / "ninPE.txt"
     raw = bytearray(target.read_bytes())
     raw[-2] = ord("0") if raw[-2] != ord("0") else ord("1")
@@ -224,7 +226,7 @@ def test_check_hashes_missing_file(tmp_path):
     data_dir = tmp_path / "release"
     shutil.copytree(DEFAULT_DATA_DIR, data_dir)
     (data_dir / "brnPE.txt").unlink()
-    results = {r.name: r for r in check_hashes(data_dir, DEFAULT_FLUX, SHA256SUMS)}
+    results = {r.name: r for r in check_hashes(data_dir, FLUX_2018_FILE, SHA256SUMS)}
     missing = results["coherent-csi-2021/brnPE.txt"]
     assert missing.actual is None and missing.ok is False
     assert sum(not r.ok for r in results.values()) == 1
@@ -544,7 +546,7 @@ def test_flux_text_file_renamed_root(tmp_path):
 
 @pytest.mark.parametrize("size", [0, 100, 20000, -100])
 def test_flux_truncated_root(tmp_path, size):
-    raw = DEFAULT_FLUX.read_bytes()
+    raw = FLUX_2018_FILE.read_bytes()
     p = tmp_path / "cut.root"
     p.write_bytes(raw[:size])
     with pytest.raises(DataError, match="cut.root") as info:

@@ -34,7 +34,7 @@ from cevns_bayes.spec import (
     spec_from_dict,
 )
 
-SHIPPED = ("flavored", "nsi_ee", "nsi_ee_mumu", "weak_mixing", "xsec")
+SHIPPED = ("flavored", "flavored_giunti", "nsi_ee", "nsi_ee_mumu", "weak_mixing", "xsec")
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "models"
 
 #: The nuisance priors of every shipped spec (PHYSICS.md §6, §8)
@@ -51,10 +51,24 @@ NUISANCE_PRIORS = {
 }
 
 #: name -> ({poi: (lower, upper, initial)}, fixed, multimodal, target_accept)
+#: The forward-model options that differ from the defaults: the analyses compared with the paper
+#: use its cross-section conventions (flavored_giunti the corrected couplings)
+PAPER_CONVENTIONS = {
+    "xsec": {"couplings": "coherent2021", "form_factor": "helm_a13"},
+    "weak_mixing": {"couplings": "coherent2021", "form_factor": "helm_a13"},
+    "flavored": {"couplings": "coherent2021", "form_factor": "helm_a13"},
+    "flavored_giunti": {"couplings": "giunti", "form_factor": "helm_a13"},
+}
 EXPECTED = {
     "xsec": ({"sigma": (0.0, 600.0, 180.0)}, {}, "none", 0.9),
     "weak_mixing": ({"sin2_theta_w": (0.0, 1.0, 0.23)}, {}, "none", 0.9),
     "flavored": ({"scale_mu": (0.0, 3.0, 1.0), "scale_e": (0.0, 3.0, 1.0)}, {}, "none", 0.9),
+    "flavored_giunti": (
+        {"scale_mu": (0.0, 3.0, 1.0), "scale_e": (0.0, 3.0, 1.0)},
+        {},
+        "none",
+        0.9,
+    ),
     "nsi_ee": (
         {
             "eps_ee_u": (-1.1819066666666667, 0.8180933333333333, 0.0),
@@ -583,7 +597,7 @@ def test_spec_from_dict_uses_the_source_label():
 
 
 # --- the shipped specs ---------------------------------------------------------------------------
-def test_list_specs_returns_the_shipped_five():
+def test_list_specs_returns_the_shipped_six():
     assert models_dir() == SHIPPED_DIR
     assert list_specs() == sorted(SHIPPED)
 
@@ -608,7 +622,7 @@ def test_shipped_spec_contents(name):
     assert spec.sampler == SamplerSpec(
         target_accept=target_accept, multimodal=multimodal, mass_matrix=mass_matrix
     )
-    assert spec.model == MODEL_DEFAULTS
+    assert spec.model == {**MODEL_DEFAULTS, **PAPER_CONVENTIONS.get(name, {})}
     assert spec.model["pulse_fwhm_ns"] == c.PROTON_PULSE_FWHM_NS == 378.0
     np.testing.assert_array_equal(spec.binning.pe_edges, DEFAULT_PE_EDGES)
     np.testing.assert_array_equal(spec.binning.t_edges_us, DEFAULT_T_EDGES_US)
@@ -828,7 +842,8 @@ def test_with_binning_and_model():
     with pytest.raises(ConfigError, match="uniform"):
         spec.with_binning("coarse")
     kn = spec.with_model(form_factor="klein_nystrand")
-    assert kn.model == {**MODEL_DEFAULTS, "form_factor": "klein_nystrand"}
+    assert kn.model == {**spec.model, "form_factor": "klein_nystrand"}
+    assert spec.model["form_factor"] == "helm_a13"
     with pytest.raises(ConfigError, match=r"model\.couplings"):
         spec.with_model(couplings="loop")
 
@@ -872,7 +887,7 @@ def _user_copy(tmp_path: Path) -> Path:
         '[binning]\nname = "default"',
         "[binning]\npe_edges = [0, 10, 20, 30, 60]\nt_edges_us = [0, 0.5, 1, 6]",
     )
-    text = text.replace('form_factor = "helm"', 'form_factor = "klein_nystrand"')
+    text = text.replace('form_factor = "helm_a13"', 'form_factor = "klein_nystrand"')
     path = tmp_path / "my_xsec.toml"
     path.write_text(text, encoding="utf-8")
     return path

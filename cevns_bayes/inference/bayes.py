@@ -66,12 +66,13 @@ def build_forward_model(
     ForwardModel options (e.g. ``arrival_time_us``).
     """
     from cevns_bayes.model import build_model
-    from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX
+    from cevns_bayes.paths import DEFAULT_DATA_DIR
+    from cevns_bayes.physics.flux import DEFAULT_FLUX_SOURCE
 
     opts = {**dict(spec.model), **overrides}
     return build_model(
         data_dir or DEFAULT_DATA_DIR,
-        flux or DEFAULT_FLUX,
+        flux or DEFAULT_FLUX_SOURCE,
         spec.binning,
         pulse_shape=opts.pop("pulse_shape", "gaussian"),
         pulse_fwhm_ns=opts.pop("pulse_fwhm_ns", 378.0),

@@ -7,16 +7,20 @@ nominal configuration of the spec, and again for each variation, one change at a
 =================  ===========================================================================
 group              variations (relative to the spec's own settings)
 =================  ===========================================================================
-flux               the other flux source: the analytic πDAR spectra (``flux="analytic"``)
-                   instead of the shipped 2018 file, or the shipped file if the nominal fit
-                   already uses the analytic flux
-pulse              the other proton-pulse shapes (``gaussian`` / ``triangle`` / ``box``) at
-                   the same FWHM; FWHM 250 ns and 600 ns at the same shape (§7: 0.25–0.6 µs)
+flux               each other flux source: ``2021-derived`` (the 2021 time profiles with the
+                   2018 energy spectra, the default), the shipped 2018 file with a modelled
+                   pulse (``file_2018``), the analytic πDAR spectra (``analytic``)
+pulse              for a nominal flux with a modelled pulse only: the other proton-pulse
+                   shapes (``gaussian`` / ``triangle`` / ``box``) at the same FWHM; FWHM
+                   250 ns and 600 ns at the same shape (0.25–0.6 µs). A flux whose times hold
+                   the pulse (the 2021 ones) has no pulse rows: there the ``file_2018`` row
+                   measures what the modelled pulse and its fitted arrival time change
 time_efficiency    ε_T switched (off, for the shipped specs). This changes the model, not only
                    a convention of quoting: the paper *fits* with ε_T, so this row measures the
                    size of the convention, it is not a candidate explanation of a gap
-form_factor        the other form factor (``klein_nystrand`` for the shipped specs)
-couplings          the other coupling convention (``radiative`` for the shipped specs)
+form_factor        each other form factor (``helm``, ``klein_nystrand``, ``helm_a13``)
+couplings          each other couplings convention (``tree``, ``radiative``, ``giunti``,
+                   ``coherent2021``)
 binning            ``fine`` (30 × 60) and ``uniform:12x12``
 nuisance_fixed     each nuisance of the spec held at its registry nominal value in turn
 =================  ===========================================================================
@@ -80,7 +84,6 @@ def _fmt_num(x: float) -> str:
 def variation_list(spec, *, flux=None) -> list[dict[str, Any]]:
     """The variations of :func:`difference_budget` for ``spec``, each a dict with ``name``,
     ``group`` and ``changes`` (what differs from the nominal configuration)."""
-    from cevns_bayes.model import ANALYTIC_FLUX
     from cevns_bayes.model.binning import binning_from_name
     from cevns_bayes.physics.cross_section import COUPLING_CONVENTIONS, FORM_FACTORS
     from cevns_bayes.physics.flux import PULSE_SHAPES
@@ -91,15 +94,16 @@ def variation_list(spec, *, flux=None) -> list[dict[str, Any]]:
     def add(name: str, group: str, **changes: Any) -> None:
         out.append({"name": name, "group": group, "changes": changes})
 
-    if _flux_label(flux) == ANALYTIC_FLUX:
-        add("flux:file_2018", "flux", flux=_flux_label(None))
-    else:
-        add(f"flux:{ANALYTIC_FLUX}", "flux", flux=ANALYTIC_FLUX)
-    for shape in _other(PULSE_SHAPES, model["pulse_shape"]):
-        add(f"pulse_shape:{shape}", "pulse", pulse_shape=shape)
-    for fwhm in PULSE_FWHM_VARIATIONS_NS:
-        if not math.isclose(fwhm, float(model["pulse_fwhm_ns"])):
-            add(f"pulse_fwhm_ns:{_fmt_num(fwhm)}", "pulse", pulse_fwhm_ns=fwhm)
+    nominal_flux = _flux_label(flux)
+    for name, source in _flux_sources().items():
+        if source != nominal_flux:
+            add(f"flux:{name}", "flux", flux=source)
+    if not _pulse_in_flux(nominal_flux):
+        for shape in _other(PULSE_SHAPES, model["pulse_shape"]):
+            add(f"pulse_shape:{shape}", "pulse", pulse_shape=shape)
+        for fwhm in PULSE_FWHM_VARIATIONS_NS:
+            if not math.isclose(fwhm, float(model["pulse_fwhm_ns"])):
+                add(f"pulse_fwhm_ns:{_fmt_num(fwhm)}", "pulse", pulse_fwhm_ns=fwhm)
     te = bool(model["time_efficiency"])
     add(
         "time_efficiency_off" if te else "time_efficiency_on",
@@ -129,13 +133,37 @@ def variation_names(spec, *, flux=None) -> list[str]:
     return [v["name"] for v in variation_list(spec, flux=flux)]
 
 
+def _flux_sources() -> dict[str, str]:
+    """Row name -> ``flux`` argument of every flux source of the flux rows."""
+    from cevns_bayes.paths import FLUX_2018_FILE
+    from cevns_bayes.physics.flux import ANALYTIC_FLUX, DERIVED_2021_FLUX
+
+    return {
+        DERIVED_2021_FLUX: DERIVED_2021_FLUX,
+        "file_2018": str(FLUX_2018_FILE.resolve()),
+        ANALYTIC_FLUX: ANALYTIC_FLUX,
+    }
+
+
 def _flux_label(flux) -> str:
-    from cevns_bayes.model import ANALYTIC_FLUX
-    from cevns_bayes.paths import DEFAULT_FLUX
+    """The ``flux`` argument as the budget names it (a file's path resolved)."""
+    from cevns_bayes.physics.flux import DEFAULT_FLUX_SOURCE, FLUX_SOURCES
 
     if flux is None:
-        return str(DEFAULT_FLUX)
-    return ANALYTIC_FLUX if str(flux) == ANALYTIC_FLUX else str(flux)
+        return DEFAULT_FLUX_SOURCE
+    return str(flux) if str(flux) in FLUX_SOURCES else str(Path(flux).resolve())
+
+
+def _pulse_in_flux(label: str) -> bool:
+    """Whether the flux ``label`` names has the proton pulse in its times (no pulse rows)."""
+    from cevns_bayes.io import read_flux
+    from cevns_bayes.physics.flux import ANALYTIC_FLUX, DERIVED_2021_FLUX
+
+    if label == DERIVED_2021_FLUX:
+        return True
+    if label == ANALYTIC_FLUX:
+        return False
+    return read_flux(label).pulse_convolved
 
 
 # --- fitting --------------------------------------------------------------------------------------

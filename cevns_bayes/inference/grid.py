@@ -41,17 +41,23 @@ from cevns_bayes.physics.cross_section import weak_charge
 
 #: flavor groups whose couplings can be POIs, and the POIs that move each group's weak charge
 _GROUP_POIS = {"ee": ("eps_ee_u", "eps_ee_d"), "mumu": ("eps_mumu_u", "eps_mumu_d")}
+#: the neutrino whose weak charge labels each group's bands
+_GROUP_FLAVOR = {"ee": "nu_e", "mumu": "nu_mu"}
 
 
 # --- weak-charge signs ---------------------------------------------------------------------------
 def weak_charge_sum(
     values: Mapping[str, np.ndarray], group: str, couplings: str = "tree"
 ) -> np.ndarray:
-    """Q_α (F = 1) summed over the CsI isotopes for flavor group ``"ee"`` or ``"mumu"``."""
+    """Q_α (F = 1) summed over the CsI isotopes for flavor group ``"ee"`` or ``"mumu"`` (the
+    neutrino's charge, ν_e or ν_μ, where the couplings convention depends on the flavor)."""
     s2w = np.asarray(values.get("sin2_theta_w", c.SIN2_THETA_W_LOW_Q2), float)
     eu = np.asarray(values.get(f"eps_{group}_u", 0.0), float)
     ed = np.asarray(values.get(f"eps_{group}_d", 0.0), float)
-    return sum(weak_charge(iso.z, iso.n, 1.0, 1.0, s2w, eu, ed, couplings) for iso in c.ISOTOPES)
+    flavor = _GROUP_FLAVOR[group]
+    return sum(
+        weak_charge(iso.z, iso.n, 1.0, 1.0, s2w, eu, ed, couplings, flavor) for iso in c.ISOTOPES
+    )
 
 
 def weak_charge_sign_label_points(

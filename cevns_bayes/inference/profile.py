@@ -542,6 +542,7 @@ def run_profile(
         arrays["scan_2d"] = {"axes": two_d["axes"], "delta_chi2": d2}
         doc["contour_levels_delta_chi2"] = DCHI2_2D
     doc["timing_s"] = {"compile": compile_s, "total": time.perf_counter() - t0}
+    doc["model_settings"] = _conventions(model)
     doc["settings"] = {
         "scan_points": scan_points,
         "grid_points": grid_points if two_d else None,
@@ -552,6 +553,19 @@ def run_profile(
     arrays["prof"] = prof
     doc["_arrays"] = arrays
     return doc
+
+
+def _conventions(model) -> dict[str, Any]:
+    """The forward model's physics conventions, for the result files (what a comparison with
+    the paper rests on)."""
+    return {
+        "flux_source": model.flux.source,
+        "proton_pulse": model.flux.pulse,
+        "arrival_time_us": float(model.arrival_time_us),
+        "couplings": model.couplings,
+        "form_factor": model.form_factor,
+        "time_efficiency": model.time_efficiency,
+    }
 
 
 def _box_axis(spec, name: str, n: int) -> np.ndarray:

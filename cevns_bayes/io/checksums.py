@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from cevns_bayes.errors import DataError
 from cevns_bayes.io.release import _read_lines, _require_file
-from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX, DERIVED_FLUX_2021_DIR, SHA256SUMS
+from cevns_bayes.paths import DEFAULT_DATA_DIR, DERIVED_FLUX_2021_DIR, FLUX_2018_FILE, SHA256SUMS
 
 __all__ = ["HashCheck", "check_hashes", "sha256_of"]
 
@@ -75,7 +75,7 @@ def _read_sums(sums_file: Path) -> list[tuple[int, str, str]]:
 
 def check_hashes(
     data_dir: str | Path = DEFAULT_DATA_DIR,
-    flux_path: str | Path = DEFAULT_FLUX,
+    flux_path: str | Path = FLUX_2018_FILE,
     sums_file: str | Path = SHA256SUMS,
     *,
     derived_flux_dir: str | Path = DERIVED_FLUX_2021_DIR,

@@ -24,7 +24,7 @@ import uproot
 
 from cevns_bayes.errors import DataError
 from cevns_bayes.io.release import _require_file
-from cevns_bayes.paths import DEFAULT_FLUX
+from cevns_bayes.paths import FLUX_2018_FILE
 
 __all__ = [
     "FLAVORS",
@@ -224,7 +224,7 @@ def _read_2021(file: Any, path: Path, found: list[str]) -> dict[str, FluxFlavor]
     return flavors
 
 
-def read_flux(path: str | Path = DEFAULT_FLUX) -> FluxTables:
+def read_flux(path: str | Path = FLUX_2018_FILE) -> FluxTables:
     """Read an SNS flux ROOT file, detecting its format from the histogram names.
 
     2018 format (TH1D ``ke*`` in MeV, ``t*`` in ns): each histogram is normalized on its own by

@@ -9,30 +9,45 @@ from cevns_bayes import constants as c
 from cevns_bayes.model.binning import Binning, binning_from_name
 from cevns_bayes.model.forward import CEVNS_COMPONENTS, COMPONENTS, ForwardModel
 from cevns_bayes.model.parameters import PARAMETER_NAMES, PARAMETERS, Parameter, get_parameter
-from cevns_bayes.paths import DEFAULT_DATA_DIR, DEFAULT_FLUX
-
-ANALYTIC_FLUX = "analytic"
+from cevns_bayes.paths import DEFAULT_DATA_DIR, DERIVED_FLUX_2021_DIR, FLUX_2018_FILE
+from cevns_bayes.physics.flux import (
+    ANALYTIC_FLUX,
+    DEFAULT_FLUX_SOURCE,
+    DERIVED_2021_FLUX,
+    FLUX_SOURCES,
+)
 
 
 def load_flux(
-    flux: str | Path = DEFAULT_FLUX,
+    flux: str | Path = DEFAULT_FLUX_SOURCE,
     *,
     pulse_shape: str = "gaussian",
     pulse_fwhm_ns: float = c.PROTON_PULSE_FWHM_NS,
 ):
-    """A :class:`~cevns_bayes.physics.flux.NeutrinoFlux` from a ROOT file of either format, or
-    the analytic πDAR flux when ``flux == "analytic"``."""
-    from cevns_bayes.io import read_flux
-    from cevns_bayes.physics.flux import analytic_flux, flux_from_tables
+    """A :class:`~cevns_bayes.physics.flux.NeutrinoFlux` from a flux source.
+
+    ``flux`` is ``"2021-derived"`` (the default: the per-flavor time profiles of the 2021
+    ``snsFlux2D.root``, pulse included, with the shipped 2018 file's energy spectra),
+    ``"analytic"`` (the πDAR spectra with a modelled pulse), or the path of a ROOT file in the
+    2018 (TH1D, convolved here with a modelled pulse) or 2021 (TH2D, pulse included) format.
+    The pulse options apply to the sources without the pulse only.
+    """
+    from cevns_bayes.io import read_derived_flux_2021, read_flux
+    from cevns_bayes.physics.flux import analytic_flux, flux_from_tables, flux_from_time_profiles
 
     if str(flux) == ANALYTIC_FLUX:
         return analytic_flux(pulse_shape=pulse_shape, pulse_fwhm_ns=pulse_fwhm_ns)
+    if str(flux) == DERIVED_2021_FLUX:
+        derived = read_derived_flux_2021(DERIVED_FLUX_2021_DIR)
+        return flux_from_time_profiles(
+            derived.time_edges_ns, derived.time_prob, read_flux(FLUX_2018_FILE)
+        )
     return flux_from_tables(read_flux(flux), pulse_shape=pulse_shape, pulse_fwhm_ns=pulse_fwhm_ns)
 
 
 def build_model(
     data_dir: str | Path = DEFAULT_DATA_DIR,
-    flux: str | Path = DEFAULT_FLUX,
+    flux: str | Path = DEFAULT_FLUX_SOURCE,
     binning: Binning | str | None = None,
     *,
     pulse_shape: str = "gaussian",
@@ -60,6 +75,9 @@ def build_model(
 
 __all__ = [
     "ANALYTIC_FLUX",
+    "DEFAULT_FLUX_SOURCE",
+    "DERIVED_2021_FLUX",
+    "FLUX_SOURCES",
     "CEVNS_COMPONENTS",
     "COMPONENTS",
     "PARAMETERS",

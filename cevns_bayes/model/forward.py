@@ -176,8 +176,9 @@ class ForwardModel:
         couplings: ``"tree"`` or ``"radiative"`` (see :func:`xs.nucleon_couplings`).
         time_efficiency: apply ε_T to CEvNS, BRN and NIN (False gives the paper's convention
             for quoting event counts).
-        arrival_time_us: t_rec of the proton-pulse centre; ``None`` fits it to the release's
-            NIN time shape (:func:`fit_arrival_time_us`).
+        arrival_time_us: t_rec of the flux's time zero; ``None`` takes the flux's own
+            (0 for the 2021 time axis) or, for times relative to a modelled pulse, fits the
+            pulse centre to the release's NIN time shape (:func:`fit_arrival_time_us`).
         recoil_step_kev, recoil_tail_tolerance, pe_substep, pe_subbin_tolerance, mu_step_pe,
             time_step_us: numerical resolution.
     """
@@ -204,13 +205,19 @@ class ForwardModel:
         self.binning = binning if binning is not None else Binning.default()
         self.form_factor = form_factor
         self.form_factor_fn = xs.form_factor(form_factor)
-        xs.nucleon_couplings(c.SIN2_THETA_W_LOW_Q2, couplings)  # validates the name
+        self.isotopes = c.ISOTOPES
+        radii = np.array([xs.nuclear_radii_fm(iso, form_factor) for iso in self.isotopes])
+        #: nominal proton and neutron rms radii per isotope, fm (form-factor convention)
+        self.proton_radii_fm, self.neutron_radii_fm = radii[:, 0], radii[:, 1]
+        for f in FIT_FLAVORS:  # validates the name
+            xs.nucleon_couplings(c.SIN2_THETA_W_LOW_Q2, couplings, f)
         self.couplings = couplings
         self.time_efficiency = bool(time_efficiency)
         if arrival_time_us is None:
+            arrival_time_us = flux.arrival_time_us
+        if arrival_time_us is None:
             arrival_time_us = fit_arrival_time_us(flux, release.nin_t.edges, release.nin_t.values)
         self.arrival_time_us = float(arrival_time_us)
-        self.isotopes = c.ISOTOPES
         self.recoil_tail_tolerance = float(recoil_tail_tolerance)
         self._precompute_recoil(recoil_step_kev * 1e-3)
         self._precompute_sigma_grid()
@@ -246,7 +253,7 @@ class ForwardModel:
         t = t_long[:n]
         q = np.stack([xs.momentum_transfer_fm_inv(t, iso.mass_mev) for iso in self.isotopes])
         fp = np.stack(
-            [self.form_factor_fn(q[i], iso.proton_radius_fm) for i, iso in enumerate(self.isotopes)]
+            [self.form_factor_fn(q[i], self.proton_radii_fm[i]) for i in range(len(self.isotopes))]
         )
         kin = self._kinematic_table(t)
         pref = np.array([xs.prefactor_cm2_per_mev(iso.mass_mev) for iso in self.isotopes])
@@ -274,21 +281,10 @@ class ForwardModel:
         few % per σ), so that no allowed parameter value brings the dropped cells back.
         """
         fn = np.stack(
-            [
-                self.form_factor_fn(q[i], iso.neutron_radius_fm)
-                for i, iso in enumerate(self.isotopes)
-            ]
+            [self.form_factor_fn(q[i], self.neutron_radii_fm[i]) for i in range(len(self.isotopes))]
         )
-        q2 = np.stack(
-            [
-                xs.weak_charge(
-                    iso.z, iso.n, fp[i], fn[i], c.SIN2_THETA_W_LOW_Q2, convention=self.couplings
-                )
-                ** 2
-                for i, iso in enumerate(self.isotopes)
-            ]
-        )
-        rate = np.einsum("ifk,ik->k", rate_coeff, q2)
+        q2 = self._weak_charge_sq_sm(fp, fn)
+        rate = np.einsum("ifk,ifk->k", rate_coeff, q2)
         in_bins = detector.smearing_matrix(0.8 * mu_nom, self.binning.pe_edges)  # (n_T, n_pe)
         contrib = rate[:, None] * in_bins
         tail = np.cumsum(contrib[::-1], axis=0)[::-1]  # tail[k]: cells k and above, per bin
@@ -314,8 +310,8 @@ class ForwardModel:
         )
         self._sig_fp = np.stack(
             [
-                self.form_factor_fn(self._sig_q[i], iso.proton_radius_fm)
-                for i, iso in enumerate(self.isotopes)
+                self.form_factor_fn(self._sig_q[i], self.proton_radii_fm[i])
+                for i in range(len(self.isotopes))
             ]
         )
         kin = self._kinematic_table(t)
@@ -338,18 +334,31 @@ class ForwardModel:
         grid in numpy (the reference for the Chebyshev series the graph uses)."""
         r = np.atleast_1d(np.asarray(r_n_scale, float))[:, None]
         per = np.zeros((r.shape[0], len(FIT_FLAVORS)))
-        for i, iso in enumerate(self.isotopes):
-            fn = self.form_factor_fn(self._sig_q[i][None, :], iso.neutron_radius_fm * r)
-            qw = xs.weak_charge(
-                iso.z,
-                iso.n,
-                self._sig_fp[i][None, :],
-                fn,
-                c.SIN2_THETA_W_LOW_Q2,
-                convention=self.couplings,
-            )
-            per += qw**2 @ self._sig_coeff[i].T
+        for i in range(len(self.isotopes)):
+            fn = self.form_factor_fn(self._sig_q[i][None, :], self.neutron_radii_fm[i] * r)
+            qw = self._sm_weak_charges(i, self._sig_fp[i][None, :], fn)  # (n, 3, n_T)
+            per += np.einsum("nfk,fk->nf", qw**2, self._sig_coeff[i])
         return per
+
+    def _sm_weak_charges(self, i: int, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+        """SM weak charge Q of isotope ``i`` per fit flavor (numpy): shape
+        ``fn.shape[:-1] + (3, n_T)`` (the flavors differ only in the flavor-dependent
+        couplings conventions)."""
+        iso = self.isotopes[i]
+        return np.stack(
+            [
+                xs.weak_charge(
+                    iso.z, iso.n, fp, fn, c.SIN2_THETA_W_LOW_Q2, convention=self.couplings, flavor=f
+                )
+                for f in FIT_FLAVORS
+            ],
+            axis=-2,
+        )
+
+    def _weak_charge_sq_sm(self, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+        """SM Q² per isotope, flavor and recoil cell (numpy, shape (n_iso, 3, n_T)) for form
+        factors ``fp``, ``fn`` of shape (n_iso, n_T)."""
+        return np.stack([self._sm_weak_charges(i, fp[i], fn[i]) ** 2 for i in range(fp.shape[0])])
 
     def neutron_form_factor_exact(self, r_n_scale) -> np.ndarray:
         """F_n per isotope on the detector's recoil grid (numpy, shape (n, n_iso, n_T)) at each
@@ -357,8 +366,8 @@ class ForwardModel:
         r = np.atleast_1d(np.asarray(r_n_scale, float))[:, None]
         return np.stack(
             [
-                self.form_factor_fn(self._q_det[i][None, :], iso.neutron_radius_fm * r)
-                for i, iso in enumerate(self.isotopes)
+                self.form_factor_fn(self._q_det[i][None, :], self.neutron_radii_fm[i] * r)
+                for i in range(len(self.isotopes))
             ],
             axis=1,
         )
@@ -524,25 +533,36 @@ class ForwardModel:
     def _neutron_form_factor(self, q, r_n_scale):
         return pt.stack(
             [
-                self.form_factor_fn(q[i], iso.neutron_radius_fm * r_n_scale, xp=pt)
-                for i, iso in enumerate(self.isotopes)
+                self.form_factor_fn(q[i], self.neutron_radii_fm[i] * r_n_scale, xp=pt)
+                for i in range(len(self.isotopes))
             ]
         )
 
     def _weak_charge_sq(self, p: Mapping, fp: np.ndarray, fn):
-        """Q² per isotope and flavor, shape (n_iso, n_flavor, n_T)."""
+        """Q² per isotope and flavor, shape (n_iso, n_flavor, n_T).
+
+        One charge per NSI flavor group (ν̄_μ shares ε_μμ with ν_μ), and per flavor where the
+        couplings convention depends on it (:data:`~cevns_bayes.physics.cross_section.
+        FLAVOR_DEPENDENT_COUPLINGS`)."""
         s2w = self._param(p, "sin2_theta_w")
-        by_group = {}
-        for group in ("ee", "mumu"):
-            eu = self._param(p, f"eps_{group}_u")
-            ed = self._param(p, f"eps_{group}_d")
-            by_group[group] = pt.stack(
-                [
-                    xs.weak_charge(iso.z, iso.n, fp[i], fn[i], s2w, eu, ed, self.couplings) ** 2
-                    for i, iso in enumerate(self.isotopes)
-                ]
-            )
-        return pt.stack([by_group[FLAVOR_GROUP[f]] for f in FIT_FLAVORS], axis=1)
+        per_flavor = self.couplings in xs.FLAVOR_DEPENDENT_COUPLINGS
+        charges = {}
+        rows = []
+        for f in FIT_FLAVORS:
+            group = FLAVOR_GROUP[f]
+            key = (group, f if per_flavor else None)
+            if key not in charges:
+                eu = self._param(p, f"eps_{group}_u")
+                ed = self._param(p, f"eps_{group}_d")
+                charges[key] = pt.stack(
+                    [
+                        xs.weak_charge(iso.z, iso.n, fp[i], fn[i], s2w, eu, ed, self.couplings, f)
+                        ** 2
+                        for i, iso in enumerate(self.isotopes)
+                    ]
+                )
+            rows.append(charges[key])
+        return pt.stack(rows, axis=1)
 
     def recoil_counts(self, p: Mapping):
         """CEvNS events per recoil cell per flavor before the detector, shape (3, n_T)."""

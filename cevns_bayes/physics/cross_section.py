@@ -22,27 +22,85 @@ import numpy as np
 from cevns_bayes import constants as c
 from cevns_bayes.errors import ConfigError
 
-COUPLING_CONVENTIONS = ("tree", "radiative")
-FORM_FACTORS = ("helm", "klein_nystrand")
+COUPLING_CONVENTIONS = ("tree", "radiative", "giunti", "coherent2021")
+#: Conventions whose proton coupling depends on the neutrino flavor (charge-radius corrections)
+FLAVOR_DEPENDENT_COUPLINGS = ("giunti", "coherent2021")
+#: The couplings convention the paper's published SM cross sections rest on
+PAPER_COUPLINGS = "coherent2021"
+FORM_FACTORS = ("helm", "klein_nystrand", "helm_a13")
+#: The form-factor convention of the paper's rate code
+PAPER_FORM_FACTOR = "helm_a13"
 #: Klein–Nystrand Yukawa range, fm
 KN_YUKAWA_RANGE_FM = 0.7
+#: Neutrino flavor -> (lepton, +1 for ν or −1 for ν̄)
+_FLAVOR_LEPTON = {
+    "nu_e": ("e", 1.0),
+    "nu_e_bar": ("e", -1.0),
+    "nu_mu": ("mu", 1.0),
+    "nu_mu_bar": ("mu", -1.0),
+}
 
 
-def nucleon_couplings(sin2_theta_w, convention: str = "tree"):
-    """Vector couplings (g_V^p, g_V^n) of the neutrino to the proton and neutron.
+def nucleon_couplings(sin2_theta_w, convention: str = "tree", flavor: str | None = None):
+    """Vector couplings (g_V^p, g_V^n) of a neutrino of ``flavor`` to the proton and neutron.
 
-    ``"tree"``: g_V^p = 1/2 − 2 sin²θ_W, g_V^n = −1/2 (the default, as PHYSICS.md §3).
-    ``"radiative"``: the radiatively corrected values g_V^p = 0.0229 shifted by the tree-level
-    dependence on sin²θ_W around 0.23857, g_V^n = −0.5117 (PDG / Erler & Su).
+    ``"tree"``: g_V^p = 1/2 − 2 sin²θ_W, g_V^n = −1/2 (the package default).
+    ``"radiative"``: the radiatively corrected values g_V^p = 0.0229, g_V^n = −0.5117 (PDG /
+    Erler & Su), flavor-independent.
+    ``"giunti"``: g_V^n = −0.5117 and g_V^p = 0.0227 + δ_α with the neutrino charge-radius
+    corrections of Giunti et al. (δ_e = 0.0212196, δ_μ = 0.0122716), the same for ν_α and ν̄_α
+    (the corrected option of COHERENT's rate code).
+    ``"coherent2021"``: the same with δ_e = 0.02191, δ_μ = 0.01267 and the sign of δ flipped
+    for antineutrinos, g_V^p(ν̄_μ) = 0.0227 − 0.01267: the legacy option of COHERENT's rate
+    code, which its authors mark as an error, and the convention the paper's SM cross sections
+    ⟨σ⟩_μ = 197, ⟨σ⟩_e = 172 rest on (the README's *Cross-section conventions*).
+
+    In every convention but ``tree``, g_V^p moves with sin²θ_W as at tree level,
+    −2 (sin²θ_W − 0.23857), so that the weak-mixing analysis can use any of them.
+    ``flavor`` (``nu_e``, ``nu_e_bar``, ``nu_mu``, ``nu_mu_bar``) is required by the
+    flavor-dependent conventions and ignored by the others.
     """
     if convention == "tree":
         return 0.5 - 2.0 * sin2_theta_w, -0.5
+    shift = -2.0 * (sin2_theta_w - c.SIN2_THETA_W_LOW_Q2)
     if convention == "radiative":
-        gp = c.GV_PROTON_RADIATIVE - 2.0 * (sin2_theta_w - c.SIN2_THETA_W_LOW_Q2)
-        return gp, c.GV_NEUTRON_RADIATIVE
+        return c.GV_PROTON_RADIATIVE + shift, c.GV_NEUTRON_RADIATIVE
+    if convention in FLAVOR_DEPENDENT_COUPLINGS:
+        if flavor not in _FLAVOR_LEPTON:
+            raise ConfigError(
+                f"couplings convention {convention!r} depends on the neutrino flavor; expected "
+                f"flavor one of {tuple(_FLAVOR_LEPTON)}, got {flavor!r}"
+            )
+        lepton, sign = _FLAVOR_LEPTON[flavor]
+        if convention == "giunti":
+            delta = c.CHARGE_RADIUS_DELTA_CORRECTED[lepton]
+        else:
+            delta = sign * c.CHARGE_RADIUS_DELTA_LEGACY[lepton]
+        return c.GV_PROTON_CHARGE_RADIUS_BASE + delta + shift, c.GV_NEUTRON_CHARGE_RADIUS
     raise ConfigError(
         f"couplings convention {convention!r} unknown; expected {COUPLING_CONVENTIONS}"
     )
+
+
+def helm_a13_rms_radius_fm(mass_number: int, skin_fm: float = c.HELM_SKIN_FM) -> float:
+    """rms radius of the Helm distribution with R_0 = 1.2 A^{1/3} fm: √(3/5 R_0² + 3 s²)."""
+    r0 = c.HELM_A13_FM * mass_number ** (1.0 / 3.0)
+    return math.sqrt(0.6 * r0**2 + 3.0 * skin_fm**2)
+
+
+def nuclear_radii_fm(isotope, kind: str = "helm") -> tuple[float, float]:
+    """(proton, neutron) rms radii in fm that the form factor ``kind`` takes for ``isotope``.
+
+    ``helm`` and ``klein_nystrand`` use the point-proton radius from the charge radius and the
+    nominal neutron radius of :mod:`cevns_bayes.constants`; ``helm_a13`` (COHERENT's rate code)
+    uses R_0 = 1.2 A^{1/3} fm for protons and neutrons alike (:func:`helm_a13_rms_radius_fm`).
+    The neutron-radius nuisance scales the neutron radius of every convention.
+    """
+    form_factor(kind)  # validates the name
+    if kind == "helm_a13":
+        r = helm_a13_rms_radius_fm(isotope.z + isotope.n)
+        return r, r
+    return isotope.proton_radius_fm, isotope.neutron_radius_fm
 
 
 def momentum_transfer_fm_inv(recoil_mev, mass_mev: float, xp=np):
@@ -80,8 +138,9 @@ def klein_nystrand_form_factor(q_fm_inv, r_rms_fm, xp=np, yukawa_fm: float = KN_
 
 
 def form_factor(kind: str):
-    """The form-factor function named ``kind`` (``"helm"`` or ``"klein_nystrand"``)."""
-    if kind == "helm":
+    """The form-factor function named ``kind``: ``"helm"`` and ``"helm_a13"`` (the Helm form,
+    with radii from :func:`nuclear_radii_fm`) or ``"klein_nystrand"``."""
+    if kind in ("helm", "helm_a13"):
         return helm_form_factor
     if kind == "klein_nystrand":
         return klein_nystrand_form_factor
@@ -89,13 +148,23 @@ def form_factor(kind: str):
 
 
 def weak_charge(
-    z: int, n: int, f_p, f_n, sin2_theta_w, eps_u=0.0, eps_d=0.0, convention: str = "tree"
+    z: int,
+    n: int,
+    f_p,
+    f_n,
+    sin2_theta_w,
+    eps_u=0.0,
+    eps_d=0.0,
+    convention: str = "tree",
+    flavor: str | None = None,
 ):
     """Q_α for one nucleus and one flavor α, with flavor-diagonal vector NSI ε_αα^{u,d}.
 
-    Works on numpy arrays and on pytensor tensors alike (only arithmetic is used).
+    ``flavor`` is needed by the flavor-dependent couplings conventions
+    (:func:`nucleon_couplings`). Works on numpy arrays and on pytensor tensors alike (only
+    arithmetic is used).
     """
-    gp, gn = nucleon_couplings(sin2_theta_w, convention)
+    gp, gn = nucleon_couplings(sin2_theta_w, convention, flavor)
     return -2.0 * ((gp + 2.0 * eps_u + eps_d) * z * f_p + (gn + eps_u + 2.0 * eps_d) * n * f_n)
 
 
@@ -127,15 +196,18 @@ def differential_cross_section_cm2_per_mev(
     convention="tree",
     eps_u=0.0,
     eps_d=0.0,
+    flavor=None,
 ):
-    """dσ/dT in cm²/MeV for one isotope (numpy, broadcasting over E and T)."""
+    """dσ/dT in cm²/MeV for one isotope (numpy, broadcasting over E and T); ``r_n_fm``
+    defaults to the neutron radius of the form-factor convention ``form``."""
     s2w = c.SIN2_THETA_W_LOW_Q2 if sin2_theta_w is None else sin2_theta_w
-    rn = isotope.neutron_radius_fm if r_n_fm is None else r_n_fm
+    rp, rn_nominal = nuclear_radii_fm(isotope, form)
+    rn = rn_nominal if r_n_fm is None else r_n_fm
     ff = form_factor(form)
     q = momentum_transfer_fm_inv(np.asarray(recoil_mev, float), isotope.mass_mev)
-    fp = ff(q, isotope.proton_radius_fm)
+    fp = ff(q, rp)
     fn = ff(q, rn)
-    qw = weak_charge(isotope.z, isotope.n, fp, fn, s2w, eps_u, eps_d, convention)
+    qw = weak_charge(isotope.z, isotope.n, fp, fn, s2w, eps_u, eps_d, convention, flavor)
     return (
         prefactor_cm2_per_mev(isotope.mass_mev)
         * qw**2

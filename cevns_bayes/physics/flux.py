@@ -1,16 +1,25 @@
 """The SNS pion-decay-at-rest neutrino flux: energy spectra and arrival-time profiles per flavor.
 
-Three sources, best first (PHYSICS.md §2):
+Four sources, best first:
 
-1. the official 2021 ``snsFlux2D.root`` (time x energy, already convolved with the proton pulse);
-2. the shipped 2018 GEANT4 histograms (``nuEnergyAndTime.root``), whose times hold the pion and
-   muon decays but not the proton pulse: they are convolved here with a modelled pulse (default);
-3. the analytic πDAR spectra (monoenergetic ν_μ at 29.8 MeV, Michel ν_e and ν̄_μ spectra).
+1. the official 2021 ``snsFlux2D.root`` (time x energy, already convolved with the proton pulse),
+   for users who have it;
+2. ``2021-derived`` (the default): the per-flavor production-time profiles of that file, 10 ns
+   bins with the pulse included (:func:`flux_from_time_profiles`), with the energy spectra of
+   the 2018 file (0.1 MeV bins), which the file's own 1 MeV energy projections match once their
+   labels are moved down by 1 MeV (L1 distance 0.004 per flavor; README, *Flux*);
+3. the shipped 2018 GEANT4 histograms (``nuEnergyAndTime.root``), whose times hold the pion and
+   muon decays but not the proton pulse: they are convolved here with a modelled pulse;
+4. the analytic πDAR spectra (monoenergetic ν_μ at 29.8 MeV, Michel ν_e and ν̄_μ spectra), with
+   the modelled pulse.
 
 Every source is turned into the same :class:`NeutrinoFlux`: per flavor, energies (MeV) with
-probabilities, and the probability of the neutrino arriving in each bin of a fine time grid (µs,
-relative to the centre of the proton pulse for sources 2 and 3). The absolute normalization,
-0.0848 ν per flavor per POT, lives in :mod:`cevns_bayes.constants`.
+probabilities, and the probability of the neutrino arriving in each bin of a fine time grid
+(µs). The 2021 time axis is the t_rec frame of the release (its delayed profile matches the
+release's NIN time histogram with no shift), so its ``arrival_time_us`` is 0; the times of
+sources 3 and 4 are relative to the centre of the modelled pulse, whose t_rec the forward model
+fits to the NIN histogram. The absolute normalization, 0.0848 ν per flavor per POT, lives in
+:mod:`cevns_bayes.constants`.
 
 The proton pulse
 ----------------
@@ -36,6 +45,12 @@ FIT_FLAVORS = ("nu_mu", "nu_mu_bar", "nu_e")
 #: Time step of the fine arrival-time grid, ns
 TIME_STEP_NS = 4.0
 PULSE_SHAPES = ("gaussian", "triangle", "box")
+#: ``--flux`` names of the built-in flux sources (anything else is a ROOT file's path)
+ANALYTIC_FLUX = "analytic"
+DERIVED_2021_FLUX = "2021-derived"
+FLUX_SOURCES = (DERIVED_2021_FLUX, ANALYTIC_FLUX)
+#: The default flux: the 2021 flux's time profiles with the 2018 energy spectra
+DEFAULT_FLUX_SOURCE = DERIVED_2021_FLUX
 
 
 @dataclass(frozen=True)
@@ -62,11 +77,21 @@ class FlavorFlux:
 
 @dataclass(frozen=True)
 class NeutrinoFlux:
-    """Normalized per-flavor spectra and time profiles, plus where they came from."""
+    """Normalized per-flavor spectra and time profiles, plus where they came from.
+
+    Attributes:
+        flavors: flavor -> :class:`FlavorFlux`.
+        source: what the flux was made from.
+        pulse: the pulse model (``"in file"`` when the times already include it).
+        arrival_time_us: t_rec (µs) of the time axis' zero when the source fixes it (0 for the
+            2021 time axis, which is the release's t_rec frame); None when the times are
+            relative to a modelled pulse's centre, whose t_rec the forward model fits.
+    """
 
     flavors: dict[str, FlavorFlux]
     source: str
-    pulse: str  # description of the pulse model ("in file" when already convolved)
+    pulse: str
+    arrival_time_us: float | None = None
 
     def __getitem__(self, flavor: str) -> FlavorFlux:
         return self.flavors[flavor]
@@ -134,8 +159,68 @@ def flux_from_tables(
             time_edges_us=t_edges * 1e-3,
             time_prob=t_prob,
         )
-    pulse = "in file" if tables.pulse_convolved else f"{pulse_shape}, FWHM {pulse_fwhm_ns:g} ns"
+    if tables.pulse_convolved:
+        return NeutrinoFlux(flavors, tables.source, "in file", arrival_time_us=0.0)
+    pulse = f"{pulse_shape}, FWHM {pulse_fwhm_ns:g} ns"
     return NeutrinoFlux(flavors=flavors, source=tables.source, pulse=pulse)
+
+
+#: ``NeutrinoFlux.source`` of :func:`flux_from_time_profiles`
+SOURCE_2021_DERIVED = "2021-derived time profiles x 2018 energy spectra"
+
+
+def delayed_tail_fraction(time_edges_ns: np.ndarray, time_prob: np.ndarray) -> float:
+    """Probability beyond the last time bin of a profile that ends in the μ-decay exponential.
+
+    The 2021 projections stop at 15 µs and were renormalised to 1 over 0–15 µs, which drops the
+    tail of the delayed flavors (≈ 0.14%). Past the pulse the profile falls as exp(−t/τ_μ), so
+    the tail holds density(last bin) × τ_μ of the probability (2e-6 for ν_μ, whose slow
+    tail after the prompt peak holds 0.08% of it past 1 µs).
+    """
+    width = float(time_edges_ns[-1] - time_edges_ns[-2])
+    return float(time_prob[-1]) / width * c.MUON_LIFETIME_NS
+
+
+def flux_from_time_profiles(
+    time_edges_ns: np.ndarray,
+    time_prob: dict[str, np.ndarray],
+    energy_tables,
+    *,
+    source: str = SOURCE_2021_DERIVED,
+) -> NeutrinoFlux:
+    """A flux whose times are measured production-time profiles (pulse included, t_rec frame).
+
+    Args:
+        time_edges_ns: edges of the profiles' time bins, ns (the 2021 projections: 0–15000 ns
+            in 10 ns).
+        time_prob: flavor -> probability per time bin, each normalised to 1 over its range; the
+            μ-decay tail beyond the last bin (:func:`delayed_tail_fraction`) is put back, so
+            the in-range probabilities sum to 1 − tail.
+        energy_tables: the energy spectra, a file read by :func:`cevns_bayes.io.read_flux`
+            (the 2018 file's 0.1 MeV spectra for the ``2021-derived`` source).
+        source: the description kept in :attr:`NeutrinoFlux.source`.
+
+    No pulse is modelled and no arrival time fitted: ``arrival_time_us`` is 0.
+    """
+    edges = np.asarray(time_edges_ns, float)
+    flavors = {}
+    for name in FIT_FLAVORS:
+        if name not in time_prob:
+            raise ConfigError(f"time profiles lack flavor {name!r} (have {sorted(time_prob)})")
+        prob = np.asarray(time_prob[name], float)
+        if prob.shape != (edges.size - 1,):
+            raise ConfigError(f"time profile of {name}: {prob.size} bins for {edges.size} edges")
+        prob = prob / prob.sum()
+        prob = prob / (1.0 + delayed_tail_fraction(edges, prob))
+        e = energy_tables.flavors[name]
+        e_edges = np.asarray(e.energy_edges_mev, float)
+        flavors[name] = FlavorFlux(
+            energy_mev=0.5 * (e_edges[1:] + e_edges[:-1]),
+            energy_prob=np.asarray(e.energy_prob, float),
+            time_edges_us=edges * 1e-3,
+            time_prob=prob,
+        )
+    return NeutrinoFlux(flavors, source, "in file", arrival_time_us=0.0)
 
 
 def prompt_numu_energy_mev() -> float:
