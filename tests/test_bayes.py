@@ -25,6 +25,7 @@ from cevns_bayes.inference.bayes import (
     interval_summary,
     reflection_group,
     sample,
+    start_points,
     summarize,
 )
 from cevns_bayes.inference.grid import posterior_grid
@@ -516,3 +517,21 @@ def test_xsec_simulation_based_calibration(specs, xsec_model):
 
 def test_every_shipped_spec_is_covered():
     assert set(list_specs()) == set(SPECS)
+
+
+def test_start_points_are_dispersed_inside_half_a_prior_width(specs):
+    """Chains start within ±0.5 prior widths of the initial values, inside the support, and
+    differ from each other (so r̂ still compares dispersed starts)."""
+    spec = specs["xsec"]
+    points = start_points(spec, 4, np.random.default_rng(3))
+    assert len(points) == 4
+    for name, prior in [(n, p.prior) for n, p in spec.pois.items()] + list(spec.nuisances.items()):
+        values = np.array([pt[name] for pt in points])
+        initial = spec.pois[name].initial if name in spec.pois else prior.default_initial()
+        lo, hi = prior.support
+        assert np.all((values > lo) & (values < hi)), name
+        assert np.all(np.abs(values - initial) <= 0.5 * prior.width + 1e-12), name
+        assert np.unique(values).size == 4, name
+    # the timing offset (prior sd 0.3 µs) starts within 0.15 µs of 0, away from its local
+    # mode near -0.87 µs
+    assert max(abs(pt["timing_offset_us"]) for pt in points) <= 0.15
