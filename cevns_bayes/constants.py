@@ -27,7 +27,7 @@ MUON_LIFETIME_NS = 2196.9811
 #: Low-Q^2 weak mixing angle in the MS-bar scheme (PDG; COHERENT 2021 quotes 0.23857(5)).
 SIN2_THETA_W_LOW_Q2 = 0.23857
 #: Couplings with radiative corrections (Erler & Su; used as the "radiative" convention):
-#: g_V^p = 0.0229, g_V^n = -0.5117 (PHYSICS.md §3).
+#: g_V^p = 0.0229, g_V^n = -0.5117 (README, *Cross-section conventions*).
 GV_PROTON_RADIATIVE = 0.0229
 GV_NEUTRON_RADIATIVE = -0.5117
 #: The flavor-dependent charge-radius convention of COHERENT's public rate code (dukecevns,
@@ -99,7 +99,7 @@ class Isotope:
 #: Target nuclei. Charge radii 4.804 fm (133Cs) and 4.750 fm (127I) (Angeli & Marinova 2013);
 #: nominal neutron rms radii 5.01 fm and 4.94 fm from the relativistic mean-field NL-Z2
 #: calculation used by Cadeddu et al. (PRL 120, 072501; PRD 102, 015030). The R_n nuisance scales
-#: both by the same factor (PHYSICS.md §3: +-5%).
+#: both by the same factor (prior +-5%).
 CS133 = Isotope(
     "Cs133", z=55, n=78, atomic_mass_u=132.905451961, charge_radius_fm=4.804, neutron_radius_fm=5.01
 )

@@ -8,7 +8,7 @@ An analysis is a TOML file in ``models/`` (or anywhere, given by path) with the 
     parameters of interest (at least one), each with a prior and an optional ``initial`` value
     (default: the prior's centre). Names: :data:`POI_NAMES`. ``sigma`` is the flux-averaged
     cross section in 1e-40 cm² and enters the forward model as ``cevns_norm``
-    (PHYSICS.md §6); it cannot be combined with other POIs, which change the same CEvNS rate.
+    (README, *Bayesian analyses*); it cannot be combined with other POIs, which change the same CEvNS rate.
 ``[nuisances.<name>]``
     systematic parameters with their priors. Names: :data:`NUISANCE_NAMES`. **A nuisance that a
     spec does not list is fixed at its registry nominal value**
@@ -17,7 +17,7 @@ An analysis is a TOML file in ``models/`` (or anywhere, given by path) with the 
     registry parameters held at a value (``name = value``).
 ``[binning]``
     ``name = "default" | "fine" | "uniform:NPExNT"``, or both ``pe_edges`` (PE) and
-    ``t_edges_us`` (µs). Default: ``name = "default"``, the 9 × 11 binning of PHYSICS.md §6.
+    ``t_edges_us`` (µs). Default: ``name = "default"``, the 9 × 11 binning of public reanalyses.
 ``[model]``
     forward-model options: ``form_factor``, ``couplings``, ``pulse_shape``, ``pulse_fwhm_ns``,
     ``time_efficiency`` (defaults in :data:`MODEL_DEFAULTS`).

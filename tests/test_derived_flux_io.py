@@ -77,7 +77,7 @@ def test_shipped_files_load(derived):
 def test_shapes_and_edges(derived):
     np.testing.assert_array_equal(derived.time_edges_ns, np.arange(0.0, 15001.0, 10.0))
     np.testing.assert_array_equal(derived.joint_time_edges_ns, np.arange(0.0, 15001.0, 125.0))
-    # the edges as labelled in the file (shifted by 0.5-1 MeV: see PROVENANCE.md)
+    # the edges as labelled in the file (1 MeV too high: see PROVENANCE.md)
     np.testing.assert_array_equal(derived.energy_edges_mev, np.arange(1.0, 61.0))
     for edges in (derived.time_edges_ns, derived.energy_edges_mev, derived.joint_time_edges_ns):
         assert edges.dtype == np.float64

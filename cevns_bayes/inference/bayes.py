@@ -87,7 +87,7 @@ def forward_parameters(spec, model: ForwardModel, values: Mapping[str, Any]) -> 
 
     ``sigma`` (the flux-averaged cross section, 1e-40 cm²) enters as
     ``cevns_norm = sigma / <sigma>_SM(R_n)``: R_n moves the spectral shape, not the
-    normalization (PHYSICS.md §6).
+    normalization (README, *Bayesian analyses*).
     """
     p: dict[str, Any] = {k: pt.as_tensor_variable(float(v)) for k, v in spec.fixed.items()}
     for name in spec.nuisances:

@@ -6,7 +6,8 @@ bins (0-15 µs, the proton pulse already folded in), per-flavor energy projectio
 and coarse 2D (125 ns x 1 MeV) shapes. Each flavor is normalised to 1 in the files.
 
 The energy bin labels are the ones the deriving code wrote (lower edges 1..59 MeV) and are known
-to be shifted by 0.5-1 MeV (the 29.79 MeV nu_mu line sits in the bin labelled [30, 31)). They are
+to be 1 MeV too high (the 29.79 MeV nu_mu line sits in the bin labelled [30, 31); moved down by
+1 MeV, every flavor matches the 2018 spectra to an L1 distance below 0.005). They are
 returned as labelled; do not use them for energies (prefer the 2018 spectra or the analytic
 pi-DAR spectra). The time profiles are the valuable part.
 
@@ -70,7 +71,7 @@ class DerivedFlux2021(NamedTuple):
         time_edges_ns: time bin edges, ns; (1501,) from 0 to 15000 ns in 10 ns bins as shipped.
         time_prob: flavor -> probability per time bin, (1500,) as shipped.
         energy_edges_mev: energy bin edges AS LABELLED in the file, MeV; (60,) from 1 to 60 MeV
-            as shipped. The labels are shifted by 0.5-1 MeV: not for energies.
+            as shipped. The labels are 1 MeV too high: not for energies.
         energy_prob: flavor -> probability per energy bin, (59,) as shipped.
         joint_time_edges_ns: time bin edges of the 2D shapes, ns; (121,) 0..15000 ns, 125 ns.
         joint_prob: flavor -> probability per (time, energy) bin, (120, 59) as shipped; its
@@ -247,7 +248,7 @@ def read_energy_projections(path: str | Path) -> tuple[np.ndarray, dict[str, np.
 
     Rows are ``e_low_MeV e_high_MeV nu_mu anti_nu_mu nu_e anti_nu_e`` (1 MeV bins labelled
     1..60 MeV as shipped). The edges are returned AS LABELLED; the labels are shifted by
-    0.5-1 MeV (see ``data/PROVENANCE.md``), so these are shapes, not energies.
+    1 MeV too high (see ``data/PROVENANCE.md``), so these are shapes, not energies.
 
     Returns:
         the labelled energy bin edges in MeV, and flavor -> probability per bin, each summing
@@ -268,7 +269,7 @@ def read_joint_shapes(
     flavor is one of ``nu_mu anti_nu_mu nu_e anti_nu_e``, every flavor must be present, and each
     flavor's rows (in file order) must form the same contiguous, uniform time bins (125 ns from
     0 to 15000 ns as shipped). The rows carry no energy labels: the header states 1 MeV bins
-    with lower edges 1..59 MeV, the labelling of the energy projections (shifted by 0.5-1 MeV).
+    with lower edges 1..59 MeV, the labelling of the energy projections (1 MeV too high).
 
     Returns:
         the time bin edges in ns, the labelled energy bin edges in MeV (1..60), and flavor

@@ -9,7 +9,7 @@ import numpy as np
 from cevns_bayes import constants as c
 from cevns_bayes.errors import ConfigError
 
-#: The 9 x 11 binning used by public reanalyses (PHYSICS.md §6)
+#: The 9 x 11 binning used by public reanalyses (README, *Physics conventions*)
 DEFAULT_PE_EDGES = (0, 8, 12, 16, 20, 24, 32, 40, 50, 60)
 DEFAULT_T_EDGES_US = (0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1, 2, 4, 6)
 

@@ -1,6 +1,6 @@
 """The CEvNS differential cross section, nuclear form factors and the weak charge with NSI.
 
-Formulas (PHYSICS.md §3), with recoil kinetic energy T, nuclear mass M, q = sqrt(2 M T):
+Formulas (README, *Cross section*), with recoil kinetic energy T, nuclear mass M, q = sqrt(2 M T):
 
     dσ/dT(E, T) = G_F² M / (4π) · Q²(q) · (1 − M T / (2 E²) − T / E),    T ≤ 2E² / (M + 2E)
     Q_α = −2 [ (g_V^p + 2 ε_αα^u + ε_αα^d) Z F_p(q) + (g_V^n + ε_αα^u + 2 ε_αα^d) N F_n(q) ]
