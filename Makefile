@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RESULTS ?= results
 
-.PHONY: analysis reproduce-all bench bench-quick test test-slow lint venv clean
+.PHONY: analysis reproduce-all bench bench-quick test test-slow mutants lint venv clean
 
 venv: $(STAMP)
 
@@ -48,6 +48,10 @@ test: lint
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow -q
+
+# curated physics mutants against the fast physics tests (scripts/mutants.py); each must be killed
+mutants: $(STAMP)
+	$(BIN)/python scripts/mutants.py --out $(RESULTS)/mutants.json
 
 clean:
 	rm -rf $(VENV) $(RESULTS) .pytest_cache .ruff_cache

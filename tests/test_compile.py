@@ -80,3 +80,44 @@ def test_hot_graphs_can_be_cached_on_disk(monkeypatch):
         for data in consts:
             assert data.flags.c_contiguous or data.flags.f_contiguous, data.shape
             assert data.nbytes <= 10**6, data.shape
+
+
+_PROBE = """
+import os, sys, time
+os.environ["CEVNS_BAYES_BACKEND"] = "numba"
+from cevns_bayes.inference.bayes import build_forward_model
+from cevns_bayes.inference.profile import ProfileLikelihood
+from cevns_bayes.spec import load_spec
+spec = load_spec("xsec")
+model = build_forward_model(spec)
+t0 = time.perf_counter()
+prof = ProfileLikelihood(spec, model)
+prof.nll(prof.start)
+prof.grad(prof.start)
+print(time.perf_counter() - t0)
+"""
+
+
+def test_a_second_process_compiles_nothing_new(tmp_path):
+    """The disk-cache claim of the README: a process that builds the xsec profile likelihood
+    with the numba backend writes its compiled graphs to the cache; a second process building
+    the same likelihood adds no file to it (it loads, not compiles) and is faster."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path / 'cache'}"}
+
+    def run() -> tuple[float, set[str]]:
+        proc = subprocess.run(
+            [sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, check=True
+        )
+        files = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
+        return float(proc.stdout.strip().splitlines()[-1]), files
+
+    first_s, first = run()
+    second_s, second = run()
+    numba_files = [f for f in first if "numba" in f]
+    assert numba_files, "the first process wrote no numba cache"
+    assert second == first, f"the second process wrote {sorted(second - first)[:5]}"
+    assert second_s < first_s
