@@ -172,8 +172,10 @@ class ForwardModel:
         release: :class:`cevns_bayes.io.ReleaseData`.
         flux: :class:`cevns_bayes.physics.flux.NeutrinoFlux`.
         binning: analysis binning (default 9 x 11).
-        form_factor: ``"helm"`` or ``"klein_nystrand"`` (both nuclei, protons and neutrons).
-        couplings: ``"tree"`` or ``"radiative"`` (see :func:`xs.nucleon_couplings`).
+        form_factor: ``"helm"``, ``"klein_nystrand"`` or ``"helm_a13"`` (both nuclei, protons
+            and neutrons; radii from :func:`xs.nuclear_radii_fm`).
+        couplings: ``"tree"``, ``"radiative"``, ``"giunti"`` or ``"coherent2021"`` (see
+            :func:`xs.nucleon_couplings`; the last two depend on the flavor).
         time_efficiency: apply ε_T to CEvNS, BRN and NIN (False gives the paper's convention
             for quoting event counts).
         arrival_time_us: t_rec of the flux's time zero; ``None`` takes the flux's own
