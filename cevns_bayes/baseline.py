@@ -9,7 +9,8 @@ is taken by forward finite differences. It serves two purposes:
   :mod:`cevns_bayes.model.forward`, :mod:`cevns_bayes.detector` or :mod:`cevns_bayes.physics`,
   only the constants (:mod:`cevns_bayes.constants`) and the loaded inputs (release data, flux).
 
-The chain (README, *Physics conventions* and *The forward model*), per flavor f ∈ (ν_μ, ν̄_μ, ν_e) and isotope i ∈ (¹³³Cs, ¹²⁷I):
+The chain (README, *Physics conventions* and *The forward model*), per flavor
+f ∈ (ν_μ, ν̄_μ, ν_e) and isotope i ∈ (¹³³Cs, ¹²⁷I):
 
     s_f(T_k)     = N_CsI · Φ · Σ_i G_F² M_i/(4π) · Q²_{i,f}(T_k) · K_{i,f}(T_k) · ΔT
     K_{i,f}(T)   = Σ_E p_f(E) (1 − M_i T/(2E²) − T/E)₊                        (precomputed)

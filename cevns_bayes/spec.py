@@ -8,7 +8,8 @@ An analysis is a TOML file in ``models/`` (or anywhere, given by path) with the 
     parameters of interest (at least one), each with a prior and an optional ``initial`` value
     (default: the prior's centre). Names: :data:`POI_NAMES`. ``sigma`` is the flux-averaged
     cross section in 1e-40 cm² and enters the forward model as ``cevns_norm``
-    (README, *Bayesian analyses*); it cannot be combined with other POIs, which change the same CEvNS rate.
+    (README, *Bayesian analyses*); it cannot be combined with other POIs, which change the same
+    CEvNS rate.
 ``[nuisances.<name>]``
     systematic parameters with their priors. Names: :data:`NUISANCE_NAMES`. **A nuisance that a
     spec does not list is fixed at its registry nominal value**

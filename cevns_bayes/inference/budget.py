@@ -1,4 +1,5 @@
-"""The difference budget (README, *Profile likelihood and the comparison*): how far each modelling choice moves the fitted POI.
+"""The difference budget (README, *Profile likelihood and the comparison*): how far each
+modelling choice moves the fitted POI.
 
 For a spec with one parameter of interest, :func:`difference_budget` fits the profile-likelihood
 best value (MIGRAD + HESSE, :class:`~cevns_bayes.inference.profile.ProfileLikelihood`) for the
@@ -64,7 +65,8 @@ GROUPS = (
     "binning",
     "nuisance_fixed",
 )
-#: Proton-pulse widths of the pulse-width rows, ns (0.25–0.6 µs, the range in which a simplified fit moves the CEvNS rate by ±5%)
+#: Proton-pulse widths of the pulse-width rows, ns (0.25–0.6 µs, the range in which a
+#: simplified fit moves the CEvNS rate by ±5%)
 PULSE_FWHM_VARIATIONS_NS = (250.0, 600.0)
 #: Binnings of the binning rows
 BINNING_VARIATIONS = ("fine", "uniform:12x12")

@@ -2,8 +2,8 @@
 
 Every parameter the forward graph understands is listed here once. Analyses (``models/*.toml``)
 choose which are free, which are parameters of interest and what their priors are; the
-``constraint_sd`` given here is the default Gaussian constraint (README, *Bayesian analyses*) used when a spec
-does not say otherwise, and ``None`` means unconstrained.
+``constraint_sd`` given here is the default Gaussian constraint (README, *Bayesian
+analyses*) used when a spec does not say otherwise, and ``None`` means unconstrained.
 """
 
 from __future__ import annotations
