@@ -16,13 +16,18 @@ from cevns_bayes import toys
 from cevns_bayes.inference.bayes import build_forward_model, sample, summarize
 from cevns_bayes.spec import list_specs, load_spec
 
-#: Loose convergence bound for 2 chains × 150 draws after 150 tuning steps: r̂ of a converged
+#: Loose convergence bound for 2 chains × 120 draws after 120 tuning steps: r̂ of a converged
 #: chain pair at this length stays below 1.05 for these posteriors (≈ 1.01 measured); a chain
 #: stuck in another mode gives r̂ ≫ 1.1 (the xsec timing-offset mode gave 1.5)
 R_HAT_MAX = 1.1
 
 
-@pytest.mark.parametrize("name", list_specs())
+#: flavored_giunti differs from flavored only in the couplings convention: the same graph, so
+#: the same sampling path (its own couplings are checked in tests/test_physics_paths.py)
+SAMPLED_SPECS = [name for name in list_specs() if name != "flavored_giunti"]
+
+
+@pytest.mark.parametrize("name", SAMPLED_SPECS)
 def test_short_nuts_run_of_every_shipped_spec(name):
     spec = load_spec(name)
     model = build_forward_model(spec)
@@ -30,8 +35,8 @@ def test_short_nuts_run_of_every_shipped_spec(name):
         spec,
         model,
         chains=2,
-        draws=150,
-        tune=150,
+        draws=120,
+        tune=120,
         seed=11,
         cores=2,
         progressbar=False,
@@ -41,7 +46,7 @@ def test_short_nuts_run_of_every_shipped_spec(name):
     doc = summarize(result, spec)
     d = doc["diagnostics"]
     assert d["r_hat_max"] < R_HAT_MAX, d
-    assert d["divergences"] <= 3, d  # of 300 draws
+    assert d["divergences"] <= 3, d  # of 240 draws
     for poi, entry in doc["pois"].items():
         draws = result.idata.posterior[poi].values
         assert np.all(np.isfinite(draws))
