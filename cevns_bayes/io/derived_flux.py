@@ -18,14 +18,13 @@ the three files is not checked here.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from cevns_bayes.errors import DataError
-from cevns_bayes.io.release import _parse_numbers, _read_lines, _require_file
+from cevns_bayes.io.release import _finite_numbers, _parse_numbers, _read_lines, _require_file
 from cevns_bayes.paths import DERIVED_FLUX_2021_DIR
 
 __all__ = [
@@ -163,23 +162,10 @@ def _check_column_header(p: Path, lineno: int, text: str, expected: list[str]) -
 
 
 def _parse_joint_numbers(p: Path, lineno: int, fields: list[str], meaning: str) -> list[float]:
-    """The numbers of a 2D row (after its flavor name); the rows are too long to quote whole."""
-    values: list[float] = []
-    for k, field in enumerate(fields, start=2):
-        try:
-            value = float(field)
-        except ValueError as err:
-            raise DataError(
-                f"{p}: line {lineno}: field {k} {field!r} is not a number (expected a flavor "
-                f"name, then {meaning})"
-            ) from err
-        if not math.isfinite(value):
-            raise DataError(
-                f"{p}: line {lineno}: field {k}: non-finite value {field!r} (expected finite "
-                f"numbers: {meaning})"
-            )
-        values.append(value)
-    return values
+    """The numbers of a 2D row (after its flavor name); the rows are too long to quote whole,
+    so errors name the field."""
+    expected = f"expected a flavor name, then {meaning})"
+    return _finite_numbers(p, lineno, fields, meaning, expected, first_field=2)
 
 
 def _read_1d(

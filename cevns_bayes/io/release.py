@@ -166,19 +166,33 @@ def _parse_numbers(path: Path, lineno: int, line: str, n: int, meaning: str) -> 
             f"{path}: line {lineno}: expected {n} numbers ({meaning}), "
             f"found {len(fields)} field(s): {line.strip()!r}"
         )
+    return _finite_numbers(
+        path, lineno, fields, meaning, f"expected {n} numbers: {meaning}): {line.strip()!r}"
+    )
+
+
+def _finite_numbers(
+    path: Path,
+    lineno: int,
+    fields: list[str],
+    meaning: str,
+    expected: str,
+    first_field: int | None = None,
+) -> list[float]:
+    """The fields of one line as finite floats; errors name the file and line (and the field's
+    number when ``first_field``, the number of ``fields[0]``, is given). ``expected`` closes the
+    message of a field that is not a number, ``meaning`` that of a non-finite one."""
     values: list[float] = []
-    for field in fields:
+    for k, field in enumerate(fields, start=first_field or 1):
+        at = f"line {lineno}: field {k}" if first_field else f"line {lineno}"
         try:
             value = float(field)
         except ValueError as err:
-            raise DataError(
-                f"{path}: line {lineno}: {field!r} is not a number "
-                f"(expected {n} numbers: {meaning}): {line.strip()!r}"
-            ) from err
+            name = f"{at} {field!r}" if first_field else f"{at}: {field!r}"
+            raise DataError(f"{path}: {name} is not a number ({expected}") from err
         if not math.isfinite(value):
             raise DataError(
-                f"{path}: line {lineno}: non-finite value {field!r} "
-                f"(expected finite numbers: {meaning})"
+                f"{path}: {at}: non-finite value {field!r} (expected finite numbers: {meaning})"
             )
         values.append(value)
     return values
