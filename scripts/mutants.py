@@ -265,14 +265,20 @@ def make_workdir() -> Path:
 
 
 def run_one(m: Mutant, timeout: float, work: Path) -> dict:
-    path = work / m.path
-    original = path.read_text(encoding="utf-8")
+    original = (work / m.path).read_text(encoding="utf-8")
     count = original.count(m.old)
     if count != 1:
         return {**m._asdict(), "result": "stale", "detail": f"text found {count} times"}
+    return run_edit(m, original.replace(m.old, m.new), timeout, work)
+
+
+def run_edit(m: Mutant, mutated: str, timeout: float, work: Path) -> dict:
+    """Write ``mutated`` over ``m.path`` in the work copy, run the tests, restore the file."""
+    path = work / m.path
+    original = path.read_text(encoding="utf-8")
     t0 = time.perf_counter()
     try:
-        path.write_text(original.replace(m.old, m.new), encoding="utf-8")
+        path.write_text(mutated, encoding="utf-8")
         env = {**os.environ, "CEVNS_BAYES_BACKEND": os.environ.get("CEVNS_BAYES_BACKEND", "c")}
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *TESTS],

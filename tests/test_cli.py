@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import uproot
+from _figures import assert_drawn_png
 
 from cevns_bayes.cli import main
 from cevns_bayes.io import RELEASE_FILES, write_flux_2021_format
 from cevns_bayes.paths import DEFAULT_DATA_DIR, FLUX_2018_FILE
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PLOT_FILES = ("prediction_projections.png", "residual_over_ssb.png", "data_c_vs_ac.png")
 COMPONENTS = ("ssb", "brn", "nin", "cevns")
 FLAVOR_KEYS = {"nu_mu", "nu_mu_bar", "nu_e"}
@@ -347,8 +347,7 @@ def test_plot_prediction_writes_three_pngs(tmp_path, capsys):
     assert code == 0, err
     assert sorted(p.name for p in out_dir.iterdir()) == sorted(PLOT_FILES)  # no temp files
     for name in PLOT_FILES:
-        data = (out_dir / name).read_bytes()
-        assert len(data) > len(PNG_MAGIC) and data.startswith(PNG_MAGIC), name
+        assert_drawn_png(out_dir / name)
         assert f"wrote {out_dir / name}" in out
 
 

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from _figures import assert_drawn_png
 from scipy import stats
 
 from cevns_bayes.inference import bayes
@@ -186,8 +187,9 @@ def test_compare_and_report_pipeline(tmp_path, xsec):
     row = doc["rows"][0]
     assert row["poi"] == "sigma" and row["published_best"] == 165.0
     assert abs(row["median_minus_best_in_sd"]) < 0.5
+    assert doc["figures"]
     for f in doc["figures"]:
-        assert (out / f).stat().st_size > 1000
+        assert_drawn_png(out / f)
     md, html_path = write_report(tmp_path, commands=["cevns-bayes reproduce"])
     text = md.read_text()
     assert "| `sigma` [1e-40 cm2] |" in text and "compare_sigma.png" in text

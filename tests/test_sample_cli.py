@@ -16,11 +16,11 @@ from numbers import Integral, Real
 
 import arviz as az
 import pytest
+from _figures import assert_drawn_png
 
 from cevns_bayes.cli import main
 from cevns_bayes.spec import list_specs, models_dir
 
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PLOTS = ("rank.png", "trace.png", "pair.png", "ppc.png")
 GROUPS = (
     "posterior",
@@ -147,8 +147,7 @@ def test_sample_writes_summary_json_in_the_documented_layout(xsec_run):
 def test_sample_writes_the_diagnostic_plots(xsec_run, name):
     path = xsec_run["out"] / name
     assert path.is_file(), f"{name} missing"
-    data = path.read_bytes()
-    assert len(data) > 1000 and data.startswith(PNG_MAGIC)
+    assert_drawn_png(path)
 
 
 def test_sample_leaves_no_temporary_files(xsec_run):

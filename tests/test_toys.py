@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _figures import assert_drawn_png
 from scipy.special import gammaln
 
 from cevns_bayes import toys
@@ -239,7 +240,7 @@ def test_reference_study_writes_every_toy_and_the_summary(reference):
     p = doc["coverage_68"]
     assert doc["coverage_68_err"] == pytest.approx(np.sqrt(p * (1 - p) / 6))
     assert json.loads((out / "coverage.json").read_text())["timing"]["toys_computed"] == 6
-    assert (out / "coverage.png").read_bytes()[:4] == b"\x89PNG"
+    assert_drawn_png(out / "coverage.png")
     study = json.loads((out / "study.json").read_text())
     assert study["n"] == 6 and study["seed"] == SEED and study["mode"] == "frequentist"
 
