@@ -121,7 +121,7 @@ def test_nominal_fit_is_in_the_published_band(small_budget):
     nom = small_budget["nominal"]
     assert nom["valid"]
     assert 150.0 <= nom["best"] <= 195.0
-    assert nom["error"] > 0
+    assert 22.0 <= nom["error"] <= 35.0  # HESSE: half the published 68% width band (45-70)
     assert small_budget["published"] == pytest.approx(165.0)
     assert small_budget["gap_to_published"] == pytest.approx(nom["best"] - 165.0)
     assert nom["settings"]["time_efficiency"] is True
@@ -139,8 +139,11 @@ def test_rows_are_the_requested_variations(small_budget):
 def test_time_efficiency_off_lowers_sigma(small_budget):
     # ε_T(t) ≤ 1: without it the model predicts more CEvNS events per unit σ (and more BRN/NIN
     # background under the signal), so the same observed excess needs a smaller σ.
+    # An independent computation with the 2018 flux gives 340 SM events without ε_T and 316
+    # with it (7.6% more per σ); BRN/NIN rise by 0.5% / 8%, so σ falls by a little more than
+    # 1 - 1/1.076 = 7%: between 4% and 10% of the nominal best fit
     row = _row(small_budget, "time_efficiency_off")
-    assert row["shift"] < 0
+    assert -0.10 < row["shift"] / small_budget["nominal"]["best"] < -0.04
     assert row["note"]  # flagged as a change of the fitted model
 
 

@@ -250,15 +250,24 @@ def test_predict_counts_are_consistent(shipped_prediction):
     counts, before = doc["counts"], doc["counts_before_time_efficiency"]
     for c in (counts, before):
         assert sum(c["cevns_by_flavor"].values()) == pytest.approx(c["cevns"], rel=1e-9)
+    # the published priors (ε_T left out): SM CEvNS 341 +- 11 +- 42, BRN 18.4, NIN 5.6, SSB
+    # 1286, the last three within 1%; with ε_T the release's BRN/NIN files give 18.3 and 5.2
+    # (an independent recomputation of the release)
+    assert 320.0 <= before["cevns"] <= 362.0
+    assert before["brn"] == pytest.approx(18.4, rel=0.01)
+    assert before["nin"] == pytest.approx(5.6, rel=0.01)
+    assert counts["ssb"] == pytest.approx(1286.0, rel=0.01)
+    assert counts["brn"] == pytest.approx(18.3, rel=0.01)
+    assert counts["nin"] == pytest.approx(5.2, abs=0.05)
     # eps_T only lowers the beam-related components; the steady-state background is untouched
-    for key in ("brn", "nin", "cevns"):
-        assert counts[key] <= before[key], key
     for flavor in FLAVOR_KEYS:
-        assert counts["cevns_by_flavor"][flavor] <= before["cevns_by_flavor"][flavor]
+        assert counts["cevns_by_flavor"][flavor] < before["cevns_by_flavor"][flavor]
     assert counts["ssb"] == pytest.approx(before["ssb"], rel=1e-12)
-    # R_n +5% lowers <sigma>, -5% raises it
+    # R_n ±5% moves <sigma> by -3.43% / +3.46% in an independent quadrature (tree couplings,
+    # Helm, analytic spectra: tests/test_conventions.py); the flux shapes change it by < 0.1%
     shift = doc["sigma_sm_rn_shift_percent"]
-    assert shift["plus5"] < 0 < shift["minus5"]
+    assert shift["plus5"] == pytest.approx(-3.43, abs=0.1)
+    assert shift["minus5"] == pytest.approx(3.46, abs=0.1)
 
 
 def test_predict_leaves_no_temporary_files(shipped_prediction):
@@ -331,7 +340,9 @@ def test_predict_with_a_2021_format_flux(tmp_path, capsys, shipped_prediction):
     assert doc["settings"]["flux_source"] == "coherent-2021-th2d"
     assert doc["settings"]["proton_pulse"] == "in file"
     reference = json.loads(shipped_prediction["path"].read_text())["counts"]["cevns"]
-    assert doc["counts"]["cevns"] == pytest.approx(reference, rel=0.25)
+    # analytic πDAR spectra and a Gaussian pulse against the shipped flux: ⟨σ⟩ agrees to 0.5%
+    # (tests/test_conventions.py), the prompt fraction in the time bins to about 1%
+    assert doc["counts"]["cevns"] == pytest.approx(reference, rel=0.02)
     assert sum(doc["counts"]["cevns_by_flavor"].values()) == pytest.approx(
         doc["counts"]["cevns"], rel=1e-9
     )

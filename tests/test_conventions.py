@@ -134,6 +134,20 @@ def test_forward_graph_sm_cross_sections_match_the_quadrature(release, analytic,
         assert ev["sigma_total_1e40cm2"] == pytest.approx(PUBLISHED["total"], rel=0.01)
 
 
+@pytest.mark.parametrize("r_n_scale", [1.0, 1.05])
+def test_default_helm_and_tree_path_matches_the_quadrature(release, analytic, r_n_scale):
+    """The NSI specs' path: tree couplings, Helm with the proton radius from the charge radius
+    (hand values 4.74362 / 4.68865 fm, tests/test_physics.py) and the neutron radius
+    5.01 / 4.94 fm, scaled by R_n; the quadrature gives the R_n dependence independently."""
+    model = build_model(release=release, neutrino_flux=analytic)
+    ev = model.evaluate({"r_n_scale": r_n_scale})
+    radii = [(4.74362, 5.01 * r_n_scale), (4.68865, 4.94 * r_n_scale)]
+    ref = _pidar_average(dict.fromkeys(FIT_FLAVORS, TREE_GP), -0.5, radii)
+    assert ev["sigma_mu_1e40cm2"] == pytest.approx(ref["mu"], rel=2e-3)
+    assert ev["sigma_e_1e40cm2"] == pytest.approx(ref["e"], rel=2e-3)
+    assert ev["sigma_total_1e40cm2"] == pytest.approx(ref["total"], rel=2e-3)
+
+
 def test_flux_averaged_numu_cross_section_published_band_in_the_papers_convention(release):
     """The former known gap: with the paper's couplings ⟨σ⟩_μ lands in its band (190–204) with
     the default flux too, and ⟨σ⟩_μ/⟨σ⟩_e is the published 1.145 within 1%."""

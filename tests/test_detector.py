@@ -1,5 +1,7 @@
 """Detector response: smearing law, efficiencies, quenching interpolation."""
 
+import math
+
 import numpy as np
 import pytest
 from scipy import integrate
@@ -45,12 +47,16 @@ def test_energy_efficiency_is_clipped_at_zero_and_rises(release):
     eff = release.efficiency.nominal
     x = np.linspace(0.0, 60.0, 601)
     e = detector.energy_efficiency(x, eff)
-    raw = eff[0] / (1 + np.exp(-eff[1] * (x - eff[2]))) + eff[3]
-    assert raw[0] < 0 and e[0] == 0.0
+    # the release's nominal logistic (a, b, c, d) = (1.32045, 0.285979, 10.8646, -0.333322), by
+    # hand: eps_E(20 PE) = a / (1 + exp(-b (20 - c))) + d = 0.89688, eps_E(0) < 0 -> 0, and the
+    # turn-on at c - ln(a / -d - 1) / b = 7.068 PE
+    assert eff == pytest.approx([1.32045, 0.285979, 10.8646, -0.333322])
+    assert detector.energy_efficiency(np.array([20.0]), eff)[0] == pytest.approx(0.89688, abs=2e-5)
+    assert e[0] == 0.0
     assert np.all(e >= 0.0) and np.all(np.diff(e) >= 0)
-    assert np.allclose(e[raw > 0], raw[raw > 0])
-    # the threshold where eps_E turns on: about 7 PE (the analysis threshold)
-    assert x[np.argmax(e > 0)] == pytest.approx(7.0, abs=0.5)
+    x0 = 10.8646 - math.log(1.32045 / 0.333322 - 1.0) / 0.285979
+    assert x0 == pytest.approx(7.068, abs=1e-3)
+    assert np.all(e[x < x0 - 1e-9] == 0.0) and np.all(e[x > x0 + 1e-9] > 0.0)
 
 
 def test_efficiency_pca_moves_the_threshold_by_about_one_pe(release):
@@ -93,7 +99,12 @@ def test_quenching_factor_is_a_few_percent_and_light_is_monotonic(release):
     qf = eee / t
     assert np.all((qf > 0.04) & (qf < 0.12))
     assert np.all(np.diff(detector.mean_pe(t, release.quenching.nominal)) > 0)
-    # 13.35 PE per keVee
-    assert detector.mean_pe(t[10], release.quenching.nominal) == pytest.approx(
-        13.35 * 1e3 * eee[10]
-    )
+    # by hand at 10 keVnr with the release's nominal coefficients (5.54628e-2, 4.30681,
+    # -111.707, 840.384; x in MeVnr): QF = a + b x + c x^2 + d x^3 = 0.0882006, and
+    # 13.35 PE/keVee x 0.882006 keVee = 11.7748 PE
+    assert release.quenching.nominal == pytest.approx([5.54628e-2, 4.30681, -111.707, 840.384])
+    qf10 = 5.54628e-2 + 4.30681 * 0.01 - 111.707 * 0.01**2 + 840.384 * 0.01**3
+    assert qf10 == pytest.approx(0.0882006, rel=1e-6)
+    nom = release.quenching.nominal
+    assert detector.quenched_energy_mevee(0.010, nom) == pytest.approx(0.010 * qf10, rel=1e-12)
+    assert detector.mean_pe(0.010, nom) == pytest.approx(11.7748, rel=1e-5)

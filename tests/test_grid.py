@@ -289,12 +289,23 @@ def test_xsec_grid_profile_minimum_is_the_joint_maximum(xsec_grid):
     assert d[0] > 25 and d[-1] > 25
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the time profiles are interpolated linearly on a 2 ns grid, so the gradient in the "
+    "timing offset jumps where shifted bin edges cross grid nodes (at τ = 0.071 µs "
+    "between σ = 142.5 and 145) and the Laplace term steps by 0.12; a C¹ interpolation removes "
+    "it (issue: a smooth likelihood)",
+)
 def test_xsec_grid_laplace_term_is_smooth(xsec_spec, xsec_model):
     """On a fine axis (2.5e-40 cm² steps through the posterior bulk) the ½ ln det(2π H⁻¹)
     term, log_posterior − log_joint_max, should change by a few hundredths per cell."""
     g = posterior_grid(xsec_spec, xsec_model, axes=[np.linspace(120.0, 230.0, 45)])
     term = g.log_posterior - g.log_joint_max
-    assert np.max(np.abs(np.diff(term))) < 0.3
+    # smooth: its steps are small, and its curvature (second differences) smaller still; a
+    # minimiser that stops on different local modes from cell to cell makes steps of 0.1-1
+    step = np.abs(np.diff(term))
+    assert np.max(step) < 0.05
+    assert np.max(np.abs(np.diff(term, 2))) < 0.5 * max(np.max(step), 1e-3)
 
 
 def test_grid_split_over_processes_matches_one_process():

@@ -141,9 +141,15 @@ def test_radiative_couplings_raise_the_weak_charge_by_the_neutron_coupling():
 
 
 def test_proton_radii_from_charge_radii():
-    # R_p^2 = R_ch^2 - r_p^2 - 3/(4 m_p^2) - N/Z <r_n^2>: a few hundredths of a fm below R_ch
-    for iso in c.ISOTOPES:
-        assert 0.02 < iso.charge_radius_fm - iso.proton_radius_fm < 0.1
+    # R_p^2 = R_ch^2 - r_p^2 - 3/(4 m_p^2) - N/Z <r_n^2>, written out by hand: r_p = 0.8414 fm,
+    # the Darwin-Foldy term 3/4 (hbar c / m_p)^2 with 197.327 MeV fm / 938.272 MeV, and the
+    # neutron's <r_n^2> = -0.1161 fm^2 (a wrong sign of the last term gives 4.675 / 4.619 fm)
+    darwin_foldy = 0.75 * (197.327 / 938.272) ** 2
+    for iso, r_ch, z, n in ((c.CS133, 4.804, 55, 78), (c.I127, 4.750, 53, 74)):
+        r_p = math.sqrt(r_ch**2 - 0.8414**2 - darwin_foldy + n / z * 0.1161)
+        assert iso.proton_radius_fm == pytest.approx(r_p, abs=1e-4)
+    assert c.CS133.proton_radius_fm == pytest.approx(4.74362, abs=1e-4)
+    assert c.I127.proton_radius_fm == pytest.approx(4.68865, abs=1e-4)
 
 
 def test_exposure_numbers():

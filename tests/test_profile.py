@@ -103,7 +103,12 @@ def test_no_systematics_interval_is_narrower(real_fit):
     lo, hi = prof.interval(scan, 1.0, best_ns, fixed=fixed)
     scan_s = prof.scan("sigma", grid, best)
     lo_s, hi_s = prof.interval(scan_s, 1.0, best)
-    assert hi - lo < hi_s - lo_s
+    # the 10% flux normalization alone adds in quadrature to the statistical width: without
+    # systematics the width shrinks at least by sqrt(1 - (0.10 / rel. error)^2) (5% slack for
+    # the asymmetric interval); the statistical error dominates, so by no more than half
+    ratio = (hi - lo) / (hi_s - lo_s)
+    rel_sigma = best.errors["sigma"] / best.values["sigma"]
+    assert 0.5 < ratio < np.sqrt(1.0 - (0.10 / rel_sigma) ** 2) + 0.05
 
 
 def test_significance_and_goodness_of_fit(real_fit):
@@ -116,7 +121,7 @@ def test_significance_and_goodness_of_fit(real_fit):
     # the Poisson deviance, recomputed here from the best fit's expected counts per bin
     mu = sum(prof.components(best.values).values())
     n = prof.observed
-    dev = 2.0 * np.sum(mu - n + np.where(n > 0, n * np.log(np.where(n > 0, n, 1.0) / mu), 0.0))
+    dev = -2.0 * (stats.poisson.logpmf(n, mu).sum() - stats.poisson.logpmf(n, n).sum())
     assert gof["chi2"] == pytest.approx(dev, rel=1e-9)
     assert gof["ndof"] == n.size - 1 == 98
     # its p-value against the Wilson–Hilferty normal approximation of χ²_k (accurate to
@@ -169,14 +174,15 @@ def test_compare_and_report_pipeline(tmp_path, xsec):
     prof = run_profile_analysis(spec, out, scan_points=15, model=model)
     assert {"best", "ci_68", "ci_90"} <= set(prof["pois"]["sigma"]["profile"])
     assert {"best", "ci_68"} <= set(prof["pois"]["sigma"]["profile_no_syst"])
-    for key in (
-        "significance_sigma",
-        "chi2",
-        "ndof",
-        "fitted_counts",
-        "fitted_counts_before_time_efficiency",
-    ):
-        assert key in prof
+    # the published 11.6 sigma and chi2/dof = 82.6/98 (a faithful reanalysis: 10.5-13 sigma,
+    # p > 0.05); the 68% interval 45-70 wide around a best fit in 150-195
+    assert 10.5 <= prof["significance_sigma"] <= 13.0
+    assert prof["ndof"] == 98 and stats.chi2.sf(prof["chi2"], 98) > 0.05
+    best, (lo, hi) = (
+        prof["pois"]["sigma"]["profile"]["best"],
+        prof["pois"]["sigma"]["profile"]["ci_68"],
+    )
+    assert 150 <= best <= 195 and 45 <= hi - lo <= 70
     # ε_T removes events: the paper-convention CEvNS count is larger
     assert (
         prof["fitted_counts_before_time_efficiency"]["cevns"]["value"]

@@ -15,6 +15,7 @@ import math
 from numbers import Integral, Real
 
 import arviz as az
+import numpy as np
 import pytest
 from _figures import assert_drawn_png
 
@@ -118,7 +119,16 @@ def test_sample_writes_summary_json_in_the_documented_layout(xsec_run):
         assert _is_interval(bayes[key]), key
     assert bayes["hdi_90"][0] <= bayes["hdi_68"][0] <= bayes["median"] <= bayes["hdi_68"][1]
     assert bayes["eti_90"][0] <= bayes["eti_68"][0] <= bayes["eti_68"][1] <= bayes["eti_90"][1]
-    assert 100.0 < bayes["median"] < 250.0  # loose: 300 draws
+    # the published 68% interval is 140-195; the posterior sd is about 29, the Monte Carlo error
+    # of a 300-draw median about 3: the median lands within the paper's best-fit band 150-195
+    assert 150.0 < bayes["median"] < 195.0
+    # the summary numbers are those of the stored draws (numpy, not the package's summariser)
+    idata = az.from_netcdf(xsec_run["out"] / "posterior.nc")
+    draws = idata.posterior["sigma"].values.ravel()
+    assert bayes["median"] == pytest.approx(np.median(draws), rel=1e-9)
+    assert bayes["mean"] == pytest.approx(np.mean(draws), rel=1e-9)
+    assert bayes["sd"] == pytest.approx(np.std(draws, ddof=1), rel=1e-3)
+    assert bayes["eti_90"] == pytest.approx(list(np.quantile(draws, [0.05, 0.95])), rel=1e-3)
 
     assert set(doc["counts"]) >= COUNT_KEYS
     for key in COUNT_KEYS:
@@ -135,7 +145,15 @@ def test_sample_writes_summary_json_in_the_documented_layout(xsec_run):
         assert isinstance(diag[key], Integral) and not isinstance(diag[key], bool), key
     for key in ("r_hat_max", "ess_bulk_min", "ess_tail_min", "bfmi_min"):
         assert _is_number(diag[key]), key
-    assert diag["r_hat_max"] >= 0.99 and diag["ess_bulk_min"] > 0
+    # r-hat and ESS over every sampled POI and nuisance, recomputed here from the draws
+    names = diag["variables"]
+    assert set(names) >= {"sigma", "flux_norm", "timing_offset_us"}
+    rhat = max(float(az.rhat(idata, var_names=[n])[n]) for n in names)
+    ess = min(float(az.ess(idata, var_names=[n], method="bulk")[n]) for n in names)
+    assert diag["r_hat_max"] == pytest.approx(rhat, abs=0.01)
+    assert diag["ess_bulk_min"] == pytest.approx(ess, rel=0.01, abs=1.0)
+    # loose, as for every short CI run (tests/test_ci_paths.py): converged, not efficient
+    assert diag["r_hat_max"] < 1.1 and diag["ess_bulk_min"] > 30
 
     timing = doc["timing_s"]
     assert set(timing) >= {"compile", "sampling"}
