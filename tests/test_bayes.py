@@ -446,15 +446,20 @@ def _recovery(spec, model, truths: dict[str, float], seed: int):
     assert doc["diagnostics"]["r_hat_max"] <= 1.03
     assert doc["diagnostics"]["divergences"] == 0
     for name, truth in truths.items():
-        lo, hi = np.quantile(result.idata.posterior[name].values, [0.005, 0.995])
-        assert lo < truth < hi, (name, truth, lo, hi)
+        # stated level: a calibrated posterior puts the truth beyond 3.29 sd in 0.1% of data
+        # sets (per parameter); and the data must inform it: a posterior no narrower than the
+        # prior would "recover" any truth
+        draws = result.idata.posterior[name].values
+        z = (draws.mean() - truth) / draws.std()
+        assert abs(z) < 3.29, (name, truth, float(draws.mean()), float(draws.std()))
+        assert draws.std() < 0.5 * spec.pois[name].prior.width, name
     return result
 
 
 @pytest.mark.slow
 def test_weak_mixing_recovers_injected_sin2_theta_w(specs, forward):
     """sin²θ_W = 0.30 injected in Poisson data (nominal nuisances); 4 x 500 NUTS draws:
-    the truth lies in the 99% equal-tailed interval, r̂ <= 1.03. About 40 s on 2 cores."""
+    the truth within 3.29 posterior sd, r̂ <= 1.03. About 40 s on 2 cores."""
     spec = specs["weak_mixing"]
     _recovery(spec, forward(spec), {"sin2_theta_w": 0.30}, seed=301)
 
@@ -462,12 +467,9 @@ def test_weak_mixing_recovers_injected_sin2_theta_w(specs, forward):
 @pytest.mark.slow
 def test_flavored_recovers_injected_scales(specs, forward):
     """scale_mu = 0.8, scale_e = 1.2 injected in Poisson data (nominal nuisances); 4 x 500
-    NUTS draws: each truth lies in its 99% equal-tailed interval, r̂ <= 1.03. About 45 s on
-    2 cores."""
+    NUTS draws: each truth within 3.29 posterior sd, r̂ <= 1.03. About 45 s on 2 cores."""
     spec = specs["flavored"]
-    # (seed 302 draws data with a 2.6 sigma excess at 1-2 us that a profile-likelihood ratio
-    # puts the truth outside of at 99.3%: a genuine fluctuation, so another seed is used)
-    _recovery(spec, forward(spec), {"scale_mu": 0.8, "scale_e": 1.2}, seed=303)
+    _recovery(spec, forward(spec), {"scale_mu": 0.8, "scale_e": 1.2}, seed=302)
 
 
 SBC_TRUTHS = 40

@@ -31,11 +31,17 @@ def test_smearing_matrix_integrates_the_paper_density():
     mu = 12.0
     edges = np.array([0.0, 5.0, 10.0, 15.0, 30.0])
     probs = detector.smearing_matrix(np.array([mu]), edges)[0]
-    direct = [
-        integrate.quad(lambda x: detector.smearing_pdf(x, mu), a, b)[0]
-        for a, b in zip(edges[:-1], edges[1:])
-    ]
+    # the paper's gamma law written out: shape k = 1 + 0.716 mu, rate k / mu
+    k = 1.0 + 0.716 * mu
+    rate = k / mu
+
+    def density(x):
+        return math.exp(k * math.log(rate) - math.lgamma(k) + (k - 1) * math.log(x) - rate * x)
+
+    direct = [integrate.quad(density, a, b)[0] for a, b in zip(edges[:-1], edges[1:])]
     assert probs == pytest.approx(direct, rel=1e-7)
+    x = np.array([-1.0, 0.0, 7.5])
+    assert detector.smearing_pdf(x, mu) == pytest.approx([0.0, 0.0, density(7.5)], rel=1e-10)
 
 
 def test_zero_light_goes_to_the_zero_bin():

@@ -315,6 +315,15 @@ def test_larger_neutron_radius_lowers_the_rate(model, nominal):
     assert -0.34 < d_count < d_sigma
 
 
+def test_default_binning_is_the_published_9_x_11():
+    """The 9 x 11 binning public reanalyses use (99 bins, the paper's χ² has 98 dof)."""
+    b = Binning.default()
+    assert list(b.pe_edges) == [0, 8, 12, 16, 20, 24, 32, 40, 50, 60]
+    t = [0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1, 2, 4, 6]
+    assert list(b.t_edges_us) == pytest.approx(t, abs=0)
+    assert b.shape == (9, 11) and b.n_bins == 99
+
+
 def test_totals_do_not_depend_on_the_binning(release, flux, model, nominal):
     fine = build_model(
         release=release,

@@ -7,6 +7,7 @@ import pytest
 from scipy import integrate
 
 from cevns_bayes import constants as c
+from cevns_bayes.errors import ConfigError
 from cevns_bayes.io import read_flux
 from cevns_bayes.physics import cross_section as xs
 from cevns_bayes.physics.flux import (
@@ -44,6 +45,37 @@ def test_proton_pulse_has_the_requested_fwhm(shape):
     assert w.sum() == pytest.approx(1.0)
     above = t[w >= 0.5 * w.max() - 1e-12]
     assert above.max() - above.min() == pytest.approx(378.0, abs=3.0)
+
+
+def test_a_pulse_narrower_than_the_time_step_is_a_single_bin():
+    t, w = proton_pulse("gaussian", 0.5, 1.0)  # 0.5 ns FWHM on a 1 ns grid: positive, allowed
+    assert w.max() == pytest.approx(1.0, abs=1e-4) and t[np.argmax(w)] == 0.0
+    with pytest.raises(ConfigError, match="FWHM"):
+        proton_pulse("gaussian", 0.0, 1.0)
+
+
+def test_analytic_time_profiles_have_the_lifetime_means():
+    """Prompt: exponential τ_π; delayed: τ_π ⊗ τ_μ, mean τ_π + τ_μ. Over the 20 µs window
+    (the symmetric pulse moves no mean) the truncated means and the probability beyond the
+    window follow from the two exponentials, here by direct quadrature."""
+    ana = analytic_flux()
+    tau_pi, tau_mu, t_max = 26.033e-3, 2.1969811, 20.0
+
+    def mean_us(f):
+        mid = 0.5 * (f.time_edges_us[1:] + f.time_edges_us[:-1])
+        return np.sum(mid * f.time_prob) / np.sum(f.time_prob)
+
+    # density of the sum of two exponential times, integrated here on a fine grid
+    t = np.linspace(0.0, t_max, 400001)
+    dens = (np.exp(-t / tau_mu) - np.exp(-t / tau_pi)) / (tau_mu - tau_pi)
+    inside = integrate.trapezoid(dens, t)
+    mean_delayed = integrate.trapezoid(t * dens, t) / inside
+    assert mean_delayed == pytest.approx(tau_pi + tau_mu - 20.0 * np.exp(-t_max / tau_mu), rel=2e-4)
+    for name in ("nu_e", "nu_mu_bar"):
+        f = ana[name]
+        assert f.time_prob.sum() == pytest.approx(inside, abs=2e-6), name
+        assert mean_us(f) == pytest.approx(mean_delayed, abs=2e-3), name
+    assert mean_us(ana["nu_mu"]) == pytest.approx(tau_pi, abs=2e-3)
 
 
 @pytest.fixture(scope="module")
