@@ -52,8 +52,11 @@ def test_short_nuts_run_of_every_shipped_spec(name):
         assert np.all(np.isfinite(draws))
         lo, hi = spec.pois[poi].prior.support
         assert np.all((draws >= lo) & (draws <= hi)), poi
-        b = entry["bayes"]
-        assert b["hdi_68"][0] < b["median"] < b["hdi_68"][1]
+        b = entry["bayes"]  # the summary is that of these draws (numpy, not the summariser)
+        assert b["median"] == pytest.approx(np.median(draws), rel=1e-9, abs=1e-12)
+        eti = np.quantile(draws, [0.16, 0.84])
+        assert b["eti_68"] == pytest.approx(list(eti), rel=1e-3, abs=1e-6)
+        assert b["hdi_68"][1] - b["hdi_68"][0] <= (eti[1] - eti[0]) * 1.02  # HDI: the shortest
     # the expected counts of every draw hold the observed total within a few sd of Poisson
     counts = result.idata.posterior["counts"].sum("component").values
     assert abs(np.median(counts) - model.observed.sum()) < 3 * np.sqrt(model.observed.sum())

@@ -95,12 +95,12 @@ def test_wrong_number_of_columns_is_a_config_error(values):
         weak_charge_sign_label_points(EE, values)
 
 
-def test_stacked_points_are_labelled_point_by_point_or_rejected():
-    x = np.array([[[0.0, 0.0], [0.5, 0.0]]])  # (chain, draw, poi): SM, then eps_ee_u = 0.5
-    try:
-        labels = weak_charge_sign_label_points(EE, x)
-    except ConfigError:
-        return
+def test_stacked_points_are_labelled_point_by_point():
+    """Draws arrive as (chain, draw, poi): each point gets its own label, in that shape. At
+    ε_ee^u = 0.5 the ν_e weak-charge sum (g_p + 2ε) Z + (g_n + ε) N of Cs changes sign."""
+    x = np.array([[[0.0, 0.0], [0.5, 0.0]]])  # SM, then eps_ee_u = 0.5
+    labels = weak_charge_sign_label_points(EE, x)
+    assert labels.shape == (1, 2)
     assert labels.tolist() == [["ee+", "ee-"]]
 
 
