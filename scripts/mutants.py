@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
+#: where the tests come from (the working tree, also when ``ROOT`` is moved to another checkout)
+ROOT_TESTS = ROOT
 #: The tests a mutant must fail, fastest first (``-x`` stops at the first failure)
 TESTS = [
     "tests/test_physics.py",
@@ -253,12 +255,14 @@ MUTANTS = [
 ]
 
 
-def make_workdir() -> Path:
+def make_workdir(tests_root: Path | None = None) -> Path:
     """A throw-away copy of what the tests import and read (``python -m pytest`` puts the
-    copy first on ``sys.path``, ahead of the installed package)."""
+    copy first on ``sys.path``, ahead of the installed package); the tests from ``tests_root``
+    when given (new tests against the mutants of an older checkout)."""
     work = Path(tempfile.mkdtemp(prefix="cevns-mutants-"))
     for name in ("cevns_bayes", "tests", "models"):
-        shutil.copytree(ROOT / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
+        src = (tests_root or ROOT) if name == "tests" else ROOT
+        shutil.copytree(src / name, work / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", work / "pyproject.toml")
     (work / "data").symlink_to(ROOT / "data")
     return work

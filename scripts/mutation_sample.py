@@ -244,6 +244,29 @@ def summary(out: Path) -> int:
     return 0
 
 
+def recheck(out: Path, timeout: float) -> int:
+    """Survivors of ``out`` against the working tree's tests; rows rewritten atomically."""
+    rows = [json.loads(ln) for ln in out.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    surv = [r for r in rows if r["result"] == "survived"]
+    print(f"rechecking {len(surv)} survivors of {out} with the tests of {curated.ROOT_TESTS}")
+    work = curated.make_workdir(tests_root=curated.ROOT_TESTS)
+    try:
+        for k, r in enumerate(surv, 1):
+            site = Site(r["path"], r["line"], r["col"], r["old"], r["new"], r["op"])
+            m = curated.Mutant(site.id, site.path, site.old, site.new, site.op)
+            again = curated.run_edit(m, mutated_text(site), timeout, work)
+            if again["result"] == "killed":
+                r["result"] = "killed"
+                r["killed_by_added_test"] = again["detail"]
+            print(f"[{k}/{len(surv)}] {again['result']:8s} {site.id}", flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    tmp.replace(out)
+    return summary(out)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=120, help="mutants to draw (default 120)")
@@ -253,9 +276,33 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON-lines results (resumed)")
     ap.add_argument("--population", action="store_true", help="count the sites per module")
     ap.add_argument("--summary", action="store_true", help="print the score of --out and exit")
+    ap.add_argument(
+        "--recheck",
+        action="store_true",
+        help="rerun the survivors in --out against the working tree's tests (the mutants "
+        "still from --root) and record which new test kills them",
+    )
+    ap.add_argument(
+        "--tests-root",
+        type=Path,
+        help="with --recheck: take the tests from this checkout (default: the working tree)",
+    )
+    ap.add_argument(
+        "--root",
+        type=Path,
+        help="mutate this checkout instead of the working tree (e.g. a `git worktree` of the "
+        "commit under test, so the working tree can be edited during a long run)",
+    )
     args = ap.parse_args(argv)
+    if args.root is not None:
+        global ROOT
+        ROOT = curated.ROOT = args.root.resolve()
     if args.summary:
         return summary(args.out)
+    if args.tests_root is not None:
+        curated.ROOT_TESTS = args.tests_root.resolve()
+    if args.recheck:
+        return recheck(args.out, args.timeout)
     population = [s for m in MODULES for s in sites_of(m)]
     if args.population:
         for m in MODULES:
