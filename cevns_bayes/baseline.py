@@ -14,7 +14,7 @@ f ∈ (ν_μ, ν̄_μ, ν_e) and isotope i ∈ (¹³³Cs, ¹²⁷I):
 
     s_f(T_k)     = N_CsI · Φ · Σ_i G_F² M_i/(4π) · Q²_{i,f}(T_k) · K_{i,f}(T_k) · ΔT
     K_{i,f}(T)   = Σ_E p_f(E) (1 − M_i T/(2E²) − T/E)₊                        (precomputed)
-    E_f[x]       = ε_E(x) Σ_k s_f(T_k) ∫_{x bin} Gamma(x' | μ(T_k)) dx'          (1-PE sub-bins)
+    E_f[x]       = ε_E(x) Σ_k s_f(T_k) ∫_{x bin} Gamma(x' | μ(T_k)) dx'       (PE sub-bins x)
     N_f[p, t]    = (σ / ⟨σ⟩_SM(R_n)) · flux_norm · Σ_{x ∈ p} E_f[x]
                    · ∫_{t bin} ε_T(t) φ_f(t − t₀ − δt) dt
 
@@ -27,7 +27,8 @@ Numerical choices (each documented where it is made): the CEvNS recoil grid is m
 0.5 keV cells up to the recoil whose nominal mean signal exceeds 2 × (top PE edge) + 40 PE, as in
 the package; ⟨σ⟩_SM(R_n) is a midpoint sum over 0.025 keV cells to 60 keV, then logarithmic
 cells to the kinematic end point; the gamma smearing is integrated exactly (regularized
-incomplete gamma function) over 1-PE sub-bins; time integrals use the exact piecewise-linear
+incomplete gamma function) over sub-bins of 0.05 PE below 24 PE (where ε_E turns on and
+bends; ε_E at their centres) and 1 PE above; time integrals use the exact piecewise-linear
 CDF of each time histogram at the shifted bin edges.
 """
 
@@ -76,8 +77,12 @@ NOMINAL: dict[str, float] = {
 RECOIL_STEP_KEV = 0.5
 #: Largest recoil considered for the detector chain, keV (far beyond any recoil below 60 PE)
 RECOIL_MAX_KEV = 400.0
-#: Width of the reconstructed-PE sub-bins on which ε_E is evaluated, PE
+#: Width of the reconstructed-PE sub-bins on which ε_E is evaluated (at their centres, clipped
+#: as the release defines it), PE: fine below PE_FINE_END, where ε_E turns on and bends, so that
+#: this quadrature converges (to < 1e-4 of the counts) and stays a reference for the graph's own
 PE_SUBSTEP = 1.0
+PE_FINE_SUBSTEP = 0.05
+PE_FINE_END = 24.0
 #: ⟨σ⟩_SM recoil grid: uniform cells of this width (keV) up to SIGMA_FINE_END_KEV ...
 SIGMA_FINE_STEP_KEV = 0.025
 SIGMA_FINE_END_KEV = 60.0
@@ -299,15 +304,22 @@ class BaselineXsecNLL:
 
     # --- precomputation (parameter independent) -----------------------------------------------
     def _setup_detector(self, release) -> None:
-        """Quenching and efficiency coefficient sets; 1-PE reconstructed-energy sub-bins."""
+        """Quenching and efficiency coefficient sets; reconstructed-energy sub-bins (0.05 PE
+        below 24 PE, 1 PE above)."""
         q = release.quenching
         self._quench_nominal = np.asarray(q.nominal, float)
         self._quench_modes = [(np.asarray(p, float), np.asarray(m, float)) for p, m in q.modes[:2]]
         e = release.efficiency
         self._eff_sets = tuple(np.asarray(v, float) for v in (e.nominal, e.plus, e.minus))
-        # sub-bin edges: a 1-PE grid merged with the analysis edges, so each sub-bin lies in
-        # exactly one analysis bin
-        grid = np.arange(self.pe_edges[0], self.pe_edges[-1], PE_SUBSTEP)
+        # sub-bin edges: a fine grid up to PE_FINE_END and a 1-PE grid above, merged with the
+        # analysis edges, so each sub-bin lies in exactly one analysis bin
+        lo, hi = self.pe_edges[0], self.pe_edges[-1]
+        fine_end = min(max(PE_FINE_END, lo), hi)
+        n_fine = int(round((fine_end - lo) / PE_FINE_SUBSTEP))
+        grid = np.concatenate(
+            [lo + (fine_end - lo) * np.arange(n_fine) / max(n_fine, 1),
+             np.arange(fine_end, hi, PE_SUBSTEP)]
+        )  # fmt: skip
         sub = np.unique(np.concatenate([grid, self.pe_edges]))
         sub = sub[np.concatenate([[True], np.diff(sub) > 1e-9])]
         self.pe_sub_edges = sub
@@ -477,7 +489,7 @@ class BaselineXsecNLL:
 
     def pe_spectra(self, p: Mapping[str, float]) -> np.ndarray:
         """CEvNS events per analysis PE bin per flavor (all times, before normalization),
-        shape (3, n_pe): quenching → gamma smearing over 1-PE sub-bins → ε_E."""
+        shape (3, n_pe): quenching → gamma smearing over the sub-bins → ε_E."""
         coeffs = self._quench_nominal.copy()
         for k, (plus, minus) in enumerate(self._quench_modes):
             x = p[f"quench_pca{k}"]

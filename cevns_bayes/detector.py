@@ -79,11 +79,46 @@ def smearing_matrix(mu_pe: np.ndarray, x_edges_pe: np.ndarray) -> np.ndarray:
     return out
 
 
+def logistic_efficiency(x_pe, coeffs, xp=np):
+    """The release's logistic a / (1 + exp(−b (x − c))) + d at ``x_pe`` (PE), before its clip
+    (negative below the turn-on)."""
+    a, b, cc, d = coeffs[0], coeffs[1], coeffs[2], coeffs[3]
+    return a / (1.0 + xp.exp(-b * (x_pe - cc))) + d
+
+
 def energy_efficiency(x_pe, coeffs, xp=np):
     """ε_E at reconstructed energy ``x_pe`` (PE), clipped at ≥ 0 (Eq. A7)."""
-    a, b, cc, d = coeffs[0], coeffs[1], coeffs[2], coeffs[3]
-    eff = a / (1.0 + xp.exp(-b * (x_pe - cc))) + d
-    return xp.maximum(eff, 0.0)
+    return xp.maximum(logistic_efficiency(x_pe, coeffs, xp), 0.0)
+
+
+def subbin_average_efficiency(edges_pe, coeffs, xp=np):
+    """ε_E averaged over each reconstructed-PE sub-bin, a smooth function of the coefficients.
+
+    Within a sub-bin [x_a, x_b] the release's logistic r(x) (Eq. A7 before its clip) is replaced
+    by the straight line through r(x_a) and r(x_b), and the clip max(r, 0) is integrated
+    exactly under it: the mean is (r_a⁺² − r_b⁺²)/(2 (r_a − r_b)) with r⁺ = max(r, 0), i.e.
+    (r_a + r_b)/2 where both ends are positive, 0 where both are negative, and the positive
+    part's area where the turn-on lies inside. Unlike the clipped value at the sub-bin centre,
+    this is continuous with a continuous derivative as the turn-on moves across sub-bins (the
+    clip at a centre makes a corner in the likelihood whenever the turn-on crosses one).
+
+    Args:
+        edges_pe: sub-bin edges (PE), increasing, shape (n + 1,).
+        coeffs: (a, b, c, d) of ε_E(x) = a / (1 + exp(−b (x − c))) + d.
+        xp: ``numpy`` or ``pytensor.tensor``.
+
+    Returns:
+        The mean ε_E of each sub-bin, shape (n,).
+    """
+    r = logistic_efficiency(edges_pe, coeffs, xp)
+    ra, rb = r[:-1], r[1:]
+    pa, pb = xp.maximum(ra, 0.0), xp.maximum(rb, 0.0)
+    dr = rb - ra
+    # the fraction (r_b⁺ − r_a⁺)/(r_b − r_a) of the sub-bin's rise that is above 0; 1 for a
+    # flat stretch (dr = 0: the logistic saturated to rounding), where both ends agree
+    flat = xp.abs(dr) < 1e-300
+    frac = xp.where(flat, 1.0, (pb - pa) / xp.where(flat, 1.0, dr))
+    return 0.5 * (pa + pb) * frac
 
 
 def time_efficiency(t_us):

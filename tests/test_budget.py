@@ -1,5 +1,5 @@
-"""The difference budget of :mod:`cevns_bayes.inference.budget` (PHYSICS.md §7): a reduced budget
-of ``xsec`` on the release data, its table and figure, and (slow) the full budget."""
+"""The difference budget of :mod:`cevns_bayes.inference.budget` (docs/physics.md §7): a reduced
+budget of ``xsec`` on the release data, its table and figure, and (slow) the full budget."""
 
 from __future__ import annotations
 

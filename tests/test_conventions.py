@@ -89,7 +89,8 @@ A13_RADII = [(_a13_rms(133), _a13_rms(133)), (_a13_rms(127), _a13_rms(127))]
 
 
 def test_independent_quadrature_reproduces_the_published_sm_cross_sections():
-    """PHYSICS §3a: the legacy sign, Helm R0 = 1.2 A^1/3, analytic spectra → 197 / 172 / 189."""
+    """docs/physics.md §3a: the legacy sign, Helm R0 = 1.2 A^1/3, analytic spectra → 197 / 172 /
+    189."""
     got = _pidar_average(LEGACY, G_N, A13_RADII)
     for key, value in PUBLISHED.items():
         assert got[key] == pytest.approx(value, rel=0.01), key

@@ -45,11 +45,11 @@ def nominal(model):
     return model.evaluate()
 
 
-# --- published numbers (PHYSICS.md §7) ----------------------------------------------------------
+# --- published numbers (docs/physics.md §7) -----------------------------------------------------
 def test_sm_cevns_events_in_the_papers_convention(model_no_te, nominal):
     before = model_no_te.evaluate()
     assert 320.0 <= before["cevns"].sum() <= 362.0  # published 341 +- 11 +- 42, eps_T left out
-    # with eps_T the count drops by 5-10% (PHYSICS.md: ~316)
+    # with eps_T the count drops by 5-10% (docs/physics.md: ~316)
     assert 0.90 < nominal["cevns"].sum() / before["cevns"].sum() < 0.95
 
 
@@ -58,7 +58,7 @@ def test_background_priors(model_no_te, nominal):
     assert before["brn"].sum() == pytest.approx(18.4, rel=0.01)
     assert before["nin"].sum() == pytest.approx(5.6, rel=0.01)
     assert nominal["ssb"].sum() == pytest.approx(1286.0, rel=0.01)
-    # eps_T lowers BRN and NIN (18.3 and 5.2 in PHYSICS.md)
+    # eps_T lowers BRN and NIN (18.3 and 5.2 in docs/physics.md)
     assert nominal["brn"].sum() == pytest.approx(18.3, abs=0.1)
     assert nominal["nin"].sum() == pytest.approx(5.2, abs=0.1)
 
@@ -218,27 +218,44 @@ def test_dropped_recoil_cells_do_not_reach_the_roi(release, flux, model):
         np.testing.assert_allclose(ours, ref, rtol=rtol, atol=1e-9)
 
 
-def test_wide_pe_subbins_only_where_the_efficiency_is_flat(release, flux, model):
-    """ε_E is evaluated on 1-PE sub-bins where it bends and on wider ones where it is flat:
-    the counts agree with uniform 1-PE sub-bins to 1e-4 per bin, and where sub-bins are wider
-    the error against 0.1-PE sub-bins stays within the tolerance (5e-4)."""
+def test_pe_subbins_reproduce_the_release_efficiency_within_1e3(release, flux, model):
+    """ε_E is averaged over sub-bins 0.125 PE wide where it can turn on, and over 0.5 PE (or
+    wider, where it is flat) elsewhere. Against 0.02-PE sub-bins (the release's clipped curve
+    integrated to convergence) every bin's CEvNS count is off by less than 1e-3 of the bin's
+    total expected count, over eff_pca in [-3, 3] and the quenching modes at ±1.5."""
     opts = dict(release=release, neutrino_flux=flux, arrival_time_us=model.arrival_time_us)
-    uniform = build_model(pe_subbin_tolerance=0.0, **opts)
-    fine = build_model(pe_substep=0.1, pe_subbin_tolerance=0.0, **opts)
+    fine = build_model(pe_substep=0.02, pe_subbin_tolerance=0.0, **opts)
     widths = np.diff(model.pe_sub_edges)
-    assert widths.max() > 1.0 and model.pe_sub_centres.size < uniform.pe_sub_centres.size
-    assert np.all(widths[model.pe_sub_centres < 24.0] == 1.0)  # the threshold region
-    wide = np.array(
-        [widths[(model.pe_sub_centres > lo) & (model.pe_sub_centres < hi)].max() > 1.0
-         for lo, hi in zip(model.binning.pe_edges[:-1], model.binning.pe_edges[1:])]
-    )  # fmt: skip
-    for eff in (-3.0, 0.0, 3.0):
-        ours = model.evaluate({"eff_pca": eff})["cevns"].sum(axis=1)
-        np.testing.assert_allclose(
-            ours, uniform.evaluate({"eff_pca": eff})["cevns"].sum(axis=1), rtol=1e-4
-        )
-        ref = fine.evaluate({"eff_pca": eff})["cevns"].sum(axis=1)
-        np.testing.assert_allclose(ours[wide], ref[wide], rtol=5e-4)
+    centres = model.pe_sub_centres
+    # the turn-on of the nominal curve (7.07 PE) and of the ±3σ ones lies in the fine window
+    window = centres[widths <= 0.125 + 1e-9]
+    assert window.min() < 5.0 and window.max() > 9.5
+    assert widths.max() > 1.0 and model.pe_sub_centres.size < 0.2 * fine.pe_sub_centres.size
+    for values in (
+        {"eff_pca": -3.0},
+        {"eff_pca": -0.552},
+        {},
+        {"eff_pca": 0.717},
+        {"eff_pca": 3.0, "quench_pca0": 1.5, "quench_pca1": -1.5},
+        {"eff_pca": -1.5, "quench_pca0": -1.5},
+    ):
+        ours, ref = model.evaluate(values), fine.evaluate(values)
+        total = sum(ref[k] for k in ("cevns", "brn", "nin", "ssb"))
+        assert np.max(np.abs(ours["cevns"] - ref["cevns"]) / total) < 1e-3, values
+
+
+def test_likelihood_is_smooth_where_the_old_quadratures_had_corners(model):
+    """The former corners: the clipped ε_E at a 1-PE sub-bin centre (eff_pca = −0.552 and
+    +0.717 move the turn-on across 7.5 and 6.5 PE) and the linear time interpolation on the
+    2 ns grid (shifted edges cross grid points at τ = 0.071 µs). Along each direction the second
+    differences of the expected counts on a 1e-3 step stay of the size of the curvature: a
+    corner would make one of them ~ (slope jump) × step, hundreds of times larger."""
+    for name, centre in (("eff_pca", -0.552), ("eff_pca", 0.717), ("timing_offset_us", 0.071)):
+        step = 1e-3 if name == "eff_pca" else 2e-5
+        xs = centre + step * np.arange(-10, 11)
+        counts = np.array([model.evaluate({name: x})["cevns"].sum() for x in xs])
+        d2 = np.abs(np.diff(counts, 2))
+        assert d2.max() < 5.0 * np.median(d2) + 1e-9, (name, centre, d2.max(), np.median(d2))
 
 
 def test_total_is_the_sum_of_the_components(model):

@@ -1,6 +1,6 @@
 """The grid reference of :mod:`cevns_bayes.inference.grid`: weak-charge sign labels, the
 ``GridResult`` arithmetic on synthetic posteriors, the Laplace marginal against quadrature, and a
-1-D posterior grid of ``xsec`` on the release data (PHYSICS.md §7 band)."""
+1-D posterior grid of ``xsec`` on the release data (docs/physics.md §7 band)."""
 
 from __future__ import annotations
 
@@ -273,7 +273,7 @@ def test_xsec_grid_median_in_the_published_band(xsec_grid):
     assert g.nuisance_best.shape == (41, 9)
     assert np.all(np.isfinite(g.log_posterior))
     median = float(g.quantiles("sigma", [0.5])[0])
-    assert 150.0 <= median <= 195.0  # PHYSICS.md §7: best inside 150-195
+    assert 150.0 <= median <= 195.0  # docs/physics.md §7: best inside 150-195
     assert g.mode_masses() == {"all": pytest.approx(1.0)}
 
 
@@ -289,13 +289,6 @@ def test_xsec_grid_profile_minimum_is_the_joint_maximum(xsec_grid):
     assert d[0] > 25 and d[-1] > 25
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the time profiles are interpolated linearly on a 2 ns grid, so the gradient in the "
-    "timing offset jumps where shifted bin edges cross grid nodes (at τ = 0.071 µs "
-    "between σ = 142.5 and 145) and the Laplace term steps by 0.12; a C¹ interpolation removes "
-    "it (issue: a smooth likelihood)",
-)
 def test_xsec_grid_laplace_term_is_smooth(xsec_spec, xsec_model):
     """On a fine axis (2.5e-40 cm² steps through the posterior bulk) the ½ ln det(2π H⁻¹)
     term, log_posterior − log_joint_max, should change by a few hundredths per cell."""

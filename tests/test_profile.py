@@ -89,7 +89,7 @@ def test_scan_interval_agrees_with_minos(real_fit):
     width = hi - lo
     assert abs(lo - mlo) < 2e-3 * width
     assert abs(hi - mhi) < 2e-3 * width
-    # PHYSICS.md §7: best fit inside 150–195 with a 68% interval 45–70 wide
+    # docs/physics.md §7: best fit inside 150–195 with a 68% interval 45–70 wide
     assert 150 <= best.values["sigma"] <= 195
     assert 45 <= width <= 70
 
@@ -114,7 +114,7 @@ def test_no_systematics_interval_is_narrower(real_fit):
 def test_significance_and_goodness_of_fit(real_fit):
     prof, best = real_fit
     z, r0 = prof.significance(best)
-    assert 10.5 <= z <= 13.0  # PHYSICS.md §7: 11.6 σ published
+    assert 10.5 <= z <= 13.0  # docs/physics.md §7: 11.6 σ published
     assert r0.nll > best.nll
     gof = prof.goodness_of_fit(best)
     assert gof["pvalue"] > 0.05

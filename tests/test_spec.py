@@ -37,7 +37,7 @@ from cevns_bayes.spec import (
 SHIPPED = ("flavored", "flavored_giunti", "nsi_ee", "nsi_ee_mumu", "weak_mixing", "xsec")
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "models"
 
-#: The nuisance priors of every shipped spec (PHYSICS.md §6, §8)
+#: The nuisance priors of every shipped spec (docs/physics.md §6, §8)
 NUISANCE_PRIORS = {
     "flux_norm": Prior("truncated_normal", mu=1.0, sigma=0.10, lower=0.0),
     "ssb_norm": Prior("truncated_normal", mu=1.0, sigma=0.021, lower=0.0),

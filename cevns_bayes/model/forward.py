@@ -22,9 +22,12 @@ CEvNS chain, per flavor f (ν_μ, ν̄_μ, ν_e) and isotope i (133Cs, 127I), on
     N_f[p, t] = E_f[p] · ∫_{t bin} ε_T(t) φ_f(t − t₀ − δt) dt
 
 P(x | μ) is the gamma law integrated exactly over each sub-bin, tabulated on a fine μ grid and
-interpolated linearly in μ (tabulation step ``mu_step_pe``); the time integrals use cumulative
-tables on a fine grid interpolated at the shifted bin edges. The accuracy of both against a
-direct computation is a test (``tests/test_forward.py``).
+interpolated linearly in μ (tabulation step ``mu_step_pe``); ε_E(x) is the sub-bin's mean of
+the release's clipped curve under the chord through its ends (0.125-PE sub-bins where it can
+turn on), so that the counts are smooth in eff_pca; the time integrals use cumulative tables on
+a 2 ns grid, interpolated at the shifted bin edges by cubic Hermite polynomials, so that they
+are smooth in the timing offset. The accuracy of each against a direct computation is a test
+(``tests/test_forward.py``: ε_E within 1e-3 of every bin's counts).
 """
 
 from __future__ import annotations
@@ -66,6 +69,10 @@ RECOIL_TAIL_TOLERANCE = 1e-6
 #: Bound on the relative error of evaluating ε_E at a PE sub-bin's centre, below which a
 #: sub-bin may be wider than ``pe_substep`` (:meth:`ForwardModel._pe_sub_edges`)
 PE_SUBBIN_TOLERANCE = 5e-4
+#: Width (PE) of the sub-bins where ε_E can turn on, and how far (PE) that window reaches
+#: beyond the turn-on's range over eff_pca in [−3, 3] (:meth:`ForwardModel._pe_sub_edges`)
+THRESHOLD_SUBSTEP_PE = 0.125
+THRESHOLD_MARGIN_PE = 1.0
 
 
 class RnSeries:
@@ -197,7 +204,7 @@ class ForwardModel:
         arrival_time_us: float | None = None,
         recoil_step_kev: float = 0.5,
         recoil_tail_tolerance: float = RECOIL_TAIL_TOLERANCE,
-        pe_substep: float = 1.0,
+        pe_substep: float = 0.5,
         pe_subbin_tolerance: float = PE_SUBBIN_TOLERANCE,
         mu_step_pe: float = 0.05,
         time_step_us: float = 0.002,
@@ -383,22 +390,51 @@ class ForwardModel:
         """⟨σ⟩_SM per flavor at ``r_n_scale`` (tensor, shape (3,))."""
         return self._sigma_sm_series.graph(r_n_scale)
 
-    def _pe_sub_edges(self, pe_substep: float) -> np.ndarray:
-        """Edges of the reconstructed-PE sub-bins on which ε_E is evaluated (at their centres).
+    def _threshold_window_pe(self) -> tuple[float, float]:
+        """Where ε_E can turn on: the range of its zero crossing over eff_pca in [−3, 3] (PE),
+        widened by :data:`THRESHOLD_MARGIN_PE` on each side."""
+        ec = self.release.efficiency
+        sets = [np.asarray(x, float) for x in (ec.nominal, ec.plus, ec.minus)]
+        x = np.linspace(self.binning.pe_edges[0], self.binning.pe_edges[-1], 60001)
+        zeros = []
+        for theta in np.linspace(-3.0, 3.0, 61):
+            raw = detector.logistic_efficiency(x, detector.interpolate_coefficients(*sets, theta))
+            on = np.flatnonzero(raw > 0.0)
+            if on.size and on[0] > 0:
+                zeros.append(x[on[0]])
+        if not zeros:
+            return (np.inf, -np.inf)
+        return (min(zeros) - THRESHOLD_MARGIN_PE, max(zeros) + THRESHOLD_MARGIN_PE)
 
-        ``pe_substep`` wide where ε_E bends, wider (2, 4, 5 or 10 × ``pe_substep``, dividing the
-        analysis bin) where it is flat: a sub-bin of width h evaluated at its centre is off by
-        at most h² (|ε_E′| κ/12 + |ε_E″|/24) relative, with κ = 0.2 /PE a bound on the
+    def _pe_sub_edges(self, pe_substep: float) -> np.ndarray:
+        """Edges of the reconstructed-PE sub-bins over which ε_E is averaged.
+
+        Where ε_E can turn on (:meth:`_threshold_window_pe`) the sub-bins are
+        :data:`THRESHOLD_SUBSTEP_PE` wide: the turn-on is integrated exactly under the straight
+        line through a sub-bin's ends (:func:`~cevns_bayes.detector.subbin_average_efficiency`),
+        and the curvature of the logistic and of the smeared spectrum within so narrow a sub-bin
+        leaves less than 1e-3 of any bin's counts (a test against 0.02-PE sub-bins). Elsewhere
+        they are ``pe_substep`` wide where ε_E bends, wider (2, 4, 5 or 10 × ``pe_substep``,
+        dividing the analysis bin) where it is flat: the mean of a sub-bin of width h is off
+        by at most h² (|ε_E′| κ/12 + |ε_E″|/12) relative, with κ = 0.2 /PE a bound on the
         logarithmic slope of the smeared CEvNS spectrum; a bin is widened only while that bound,
-        taken over the bin and over eff_pca in [−3, 3], stays below
-        ``pe_subbin_tolerance`` (default :data:`PE_SUBBIN_TOLERANCE`, 5e-4, less than the error
-        of 1-PE sub-bins at the threshold; 0 keeps every sub-bin ``pe_substep`` wide). The
-        accuracy against 0.1-PE sub-bins is a test.
+        taken over the bin and over eff_pca in [−3, 3], stays below ``pe_subbin_tolerance``
+        (default :data:`PE_SUBBIN_TOLERANCE`; 0 keeps every sub-bin ``pe_substep`` wide).
         """
         ec = self.release.efficiency
         sets = [np.asarray(x, float) for x in (ec.nominal, ec.plus, ec.minus)]
+        w_lo, w_hi = self._threshold_window_pe()
+        fine = min(THRESHOLD_SUBSTEP_PE, pe_substep)
         edges = [float(self.binning.pe_edges[0])]
         for lo, hi in zip(self.binning.pe_edges[:-1], self.binning.pe_edges[1:]):
+            if lo < w_hi and hi > w_lo:
+                # coarse outside the window, fine inside, each piece dividing evenly
+                cuts = sorted({lo, hi, min(max(w_lo, lo), hi), min(max(w_hi, lo), hi)})
+                for a, b in zip(cuts[:-1], cuts[1:]):
+                    inside = a >= w_lo and b <= w_hi
+                    n = max(int(np.ceil((b - a) / (fine if inside else pe_substep) - 1e-9)), 1)
+                    edges.extend(a + (b - a) * np.arange(1, n + 1) / n)
+                continue
             x = np.linspace(lo, hi, 101)
             h = 1e-3
             d1 = d2 = 0.0
@@ -407,7 +443,7 @@ class ForwardModel:
                 e0, ep, em = (detector.energy_efficiency(x + dx, coeffs) for dx in (0.0, h, -h))
                 d1 = max(d1, float(np.max(np.abs(ep - em))) / (2 * h))
                 d2 = max(d2, float(np.max(np.abs(ep - 2 * e0 + em))) / h**2)
-            bound = d1 * 0.2 / 12.0 + d2 / 24.0
+            bound = d1 * 0.2 / 12.0 + d2 / 12.0
             width = hi - lo
             n = max(int(round(width / pe_substep)), 1)
             for factor in (10, 5, 4, 2):
@@ -472,16 +508,29 @@ class ForwardModel:
         self._time_sources = (*FIT_FLAVORS, "brn", "nin")
         self._cum = np.stack([_cumulative_on_grid(e, p, grid) for e, p in sources])
         self._cum_eps = np.stack([_cumulative_on_grid(e, p, grid, eps_after) for e, p in sources])
-        # one row-major lookup table: per grid point the cumulative profiles without and with
-        # ε_T, then their steps to the next point (4 blocks of one column per source), so the
-        # interpolation at every shifted edge is a single gather of contiguous rows
-        step_of = lambda cum: np.diff(cum, axis=1, append=cum[:, -1:])  # noqa: E731
+
+        # one row-major lookup table for a cubic Hermite (Catmull–Rom) interpolation of the
+        # cumulative profiles: per grid point i, without and with ε_T, the value C_i, the step
+        # C_{i+1} − C_i, and the slopes m_i, m_{i+1} (central differences), so that the
+        # interpolation at every shifted edge is a single gather of contiguous rows. The slope
+        # in τ is continuous where an edge crosses a grid point (linear interpolation would
+        # make a corner in the likelihood there)
+        def step_of(cum):
+            return np.diff(cum, axis=1, append=cum[:, -1:])
+
+        def slope_of(cum):
+            return np.gradient(cum, axis=1)
+
+        def next_of(x):
+            return np.concatenate([x[:, 1:], x[:, -1:]], axis=1)
+
+        blocks = []
+        for cum in (self._cum, self._cum_eps):
+            m = slope_of(cum)
+            blocks += [cum, step_of(cum), m, next_of(m)]
+        # column blocks: C, ΔC, m, m_next (no ε_T), then the same with ε_T
         self._time_rows = table_variable(
-            np.concatenate(
-                [self._cum.T, self._cum_eps.T, step_of(self._cum).T, step_of(self._cum_eps).T],
-                axis=1,
-            ),
-            "time_cdf_rows",
+            np.concatenate([b.T for b in blocks], axis=1), "time_cdf_rows"
         )
         # pieces of time bins: before / after the ε_T onset
         lo, hi, after, bin_of = [], [], [], []
@@ -586,8 +635,10 @@ class ForwardModel:
         return detector.mean_pe(self.recoil_mev, coeffs, xp=pt)
 
     def energy_efficiency(self, p: Mapping):
+        """Mean ε_E of each PE sub-bin (smooth in eff_pca: see
+        :func:`~cevns_bayes.detector.subbin_average_efficiency`)."""
         coeffs = detector.interpolate_coefficients(*self._eff, self._param(p, "eff_pca"), xp=pt)
-        return detector.energy_efficiency(self.pe_sub_centres, coeffs, xp=pt)
+        return detector.subbin_average_efficiency(self.pe_sub_edges, coeffs, xp=pt)
 
     def pe_spectra(self, p: Mapping):
         """Expected CEvNS counts per analysis PE bin per flavor (all times), shape (3, n_pe)."""
@@ -615,9 +666,22 @@ class ForwardModel:
         u_c = pt.clip(u, 0.0, n - 1.0)
         idx = pt.minimum(pt.cast(pt.floor(disconnected_grad(u_c)), "int64"), n - 2)
         w = (u_c - idx)[:, None]
-        rows = self._time_rows[idx]  # (2 n_pieces, 4 k)
-        cum = rows[:, :k] + w * rows[:, 2 * k : 3 * k]
-        cum_eps = rows[:, k : 2 * k] + w * rows[:, 3 * k :]
+        rows = self._time_rows[idx]  # (2 n_pieces, 8 k)
+        # cubic Hermite basis on [i, i + 1]: C_i + h01 ΔC + h10 m_i + h11 m_{i+1}
+        h01 = w * w * (3.0 - 2.0 * w)
+        h10 = w * (1.0 - w) ** 2
+        h11 = w * w * (w - 1.0)
+
+        def hermite(b):
+            col = rows[:, b : b + 4 * k]
+            return (
+                col[:, :k]
+                + h01 * col[:, k : 2 * k]
+                + h10 * col[:, 2 * k : 3 * k]
+                + h11 * col[:, 3 * k :]
+            )
+
+        cum, cum_eps = hermite(0), hermite(4 * k)
         m = self._piece_hi.size
         shift = pt.exp(-c.TIME_EFFICIENCY_DECAY_PER_US * tau)
         after = self._piece_after[:, None]
