@@ -4,12 +4,28 @@ The data flow follows the package layout::
 
     data/ -> cevns_bayes.io (load, validate) -> cevns_bayes.physics (flux, cross section)
           -> cevns_bayes.detector (quenching, smearing, efficiency)
-          -> cevns_bayes.model (expected counts as a pytensor graph)
+          -> cevns_bayes.model (expected counts as a pytensor graph; the statistical model)
           -> inference -> report / plots
+
+In three lines::
+
+    import cevns_bayes
+    model = cevns_bayes.load_analysis("xsec")        # a shipped spec name or a TOML path
+    idata = model.sample(draws=1000)                  # arviz.InferenceData
+    result = model.profile()                          # best fit, scans, intervals
 """
 
 from cevns_bayes.errors import CevnsBayesError, ConfigError, DataError
 
 __version__ = "0.1.0"
 
-__all__ = ["CevnsBayesError", "ConfigError", "DataError", "__version__"]
+__all__ = ["CevnsBayesError", "ConfigError", "DataError", "__version__", "load_analysis"]
+
+
+def load_analysis(spec, **forward_options):
+    """The :class:`~cevns_bayes.model.statistical.StatisticalModel` of an analysis: a shipped
+    spec name (``cevns-bayes sample --list``), a path to a TOML spec, or an ``AnalysisSpec``;
+    ``forward_options`` override the spec's forward-model options (e.g. ``flux="analytic"``)."""
+    from cevns_bayes.model.statistical import load_analysis as _load
+
+    return _load(spec, **forward_options)

@@ -55,7 +55,7 @@ def smearing_pdf(x_pe, mu_pe):
     """Density of reconstructed PE ``x`` for mean PE ``mu`` (Eq. A3), per PE."""
     x = np.asarray(x_pe, float)
     k, rate = smearing_shape_rate(mu_pe)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # x <= 0: no support, density 0
         logp = k * np.log(rate) - special.gammaln(k) + (k - 1.0) * np.log(x) - rate * x
     return np.where(x > 0, np.exp(logp), 0.0)
 

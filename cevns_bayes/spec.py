@@ -944,7 +944,102 @@ def load_spec(name_or_path: str | os.PathLike) -> AnalysisSpec:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: invalid TOML: {err}") from None
-    return spec_from_dict(doc, str(path), path=path)
+    return spec_from_dict(resolve_includes(doc, path), str(path), path=path)
+
+
+#: Tables a shared file (``analysis.include``) may hold: what analyses have in common
+INCLUDABLE_TABLES = ("nuisances", "fixed", "binning", "model")
+
+
+def _read_toml(path: Path, source: str, key: str) -> dict[str, Any]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise _fail(source, key, f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise _fail(source, key, f"{path}: cannot read ({err})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: invalid TOML: {err}") from None
+
+
+def _include_path(name: str, spec_path: Path) -> Path:
+    """An included file: relative to the spec's folder, else to the shipped specs' folder (so a
+    copy of a shipped spec elsewhere still finds the shared files)."""
+    candidate = Path(name)
+    if candidate.is_absolute():
+        return candidate
+    local = spec_path.parent / candidate
+    if local.is_file():
+        return local
+    from cevns_bayes.paths import MODELS_DIR
+
+    shipped = Path(MODELS_DIR) / candidate
+    return shipped if shipped.is_file() else local
+
+
+def resolve_includes(doc: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """The spec document with its shared files merged in.
+
+    ``analysis.include`` lists TOML files (paths relative to the spec) holding tables every
+    analysis shares (:data:`INCLUDABLE_TABLES`: the nuisance priors, fixed values, binning and
+    forward-model options). They are merged in order, then the spec's own tables on top: a
+    nuisance table of the spec replaces the shared one whole, ``model`` and ``binning`` keys
+    override one by one. ``analysis.drop`` removes shared nuisances (they are then fixed at
+    their registry nominal), and a parameter under ``[fixed]`` is no longer a nuisance. Each
+    shared file is validated with its own name in the errors.
+    """
+    source = str(path)
+    doc = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in doc.items()}
+    analysis = doc.get("analysis", {})
+    if not isinstance(analysis, Mapping):
+        return doc  # spec_from_dict reports it
+    includes = analysis.pop("include", [])
+    drop = analysis.pop("drop", [])
+    if isinstance(includes, str):
+        includes = [includes]
+    if not isinstance(includes, list) or not all(isinstance(x, str) for x in includes):
+        raise _fail(source, "analysis.include", "expected a list of file names (strings)")
+    if not isinstance(drop, list) or not all(isinstance(x, str) for x in drop):
+        raise _fail(source, "analysis.drop", "expected a list of nuisance names (strings)")
+    merged: dict[str, dict[str, Any]] = {t: {} for t in INCLUDABLE_TABLES}
+    for i, name in enumerate(includes):
+        key = f"analysis.include[{i}]"
+        inc_path = _include_path(name, path)
+        inc = _read_toml(inc_path, source, key)
+        _check_keys(inc, INCLUDABLE_TABLES, "", str(inc_path))
+        _parse_nuisances(inc.get("nuisances", {}), str(inc_path))  # errors name that file
+        _parse_fixed(inc.get("fixed", {}), str(inc_path))
+        for table in INCLUDABLE_TABLES:
+            merged[table].update(_table(inc.get(table, {}), table, str(inc_path)))
+    for table in INCLUDABLE_TABLES:
+        own = doc.get(table, {})
+        if isinstance(own, Mapping):
+            merged[table].update(own)
+        elif table in doc:
+            merged[table] = own  # not a table: spec_from_dict names the key
+    for j, name in enumerate(drop):
+        if name not in merged["nuisances"]:
+            raise _fail(
+                source,
+                f"analysis.drop[{j}]",
+                f"{name!r} is not among the included nuisances "
+                f"({', '.join(merged['nuisances']) or 'none'})",
+            )
+        del merged["nuisances"][name]
+    own = doc.get("nuisances", {})
+    own_nuisances = set(own) if isinstance(own, Mapping) else set()
+    if isinstance(merged["fixed"], Mapping) and isinstance(merged["nuisances"], Mapping):
+        for name in merged["fixed"]:
+            if name not in own_nuisances:  # a shared nuisance fixed by the spec
+                merged["nuisances"].pop(name, None)
+    out = dict(doc)
+    out["analysis"] = analysis
+    for table, value in merged.items():
+        if value or table in doc:
+            out[table] = value
+    return out
 
 
 __all__ = [
@@ -961,5 +1056,6 @@ __all__ = [
     "load_spec",
     "models_dir",
     "parameter_bounds",
+    "resolve_includes",
     "spec_from_dict",
 ]

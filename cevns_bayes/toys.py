@@ -96,6 +96,7 @@ from scipy import stats
 from cevns_bayes import constants as c
 from cevns_bayes.errors import CevnsBayesError, ConfigError
 from cevns_bayes.inference.profile import DCHI2_1D, ProfileLikelihood
+from cevns_bayes.model.statistical import StatisticalModel, global_observable_sd
 
 STUDIES = ("coverage", "sbc")
 METHODS = ("profile", "bayes")
@@ -150,34 +151,26 @@ class Toy:
     global_observables: dict[str, float] = field(default_factory=dict)
 
 
-def expected_counts(spec, prof_or_model, values: Mapping[str, float]) -> np.ndarray:
+def expected_counts(spec, source, values: Mapping[str, float]) -> np.ndarray:
     """Expected counts per bin at POI and nuisance ``values``.
 
-    ``prof_or_model`` is a :class:`ProfileLikelihood` (its compiled expectation) or a
-    :class:`~cevns_bayes.model.ForwardModel` (``evaluate``, with ``sigma`` turned into
-    ``cevns_norm = sigma / <sigma>_SM(R_n)`` as :func:`~cevns_bayes.inference.bayes.
-    forward_parameters` does, and the spec's fixed values).
+    ``source`` is a :class:`ProfileLikelihood` (its compiled expectation) or the
+    :class:`~cevns_bayes.model.statistical.StatisticalModel` of ``spec``.
     """
-    if isinstance(prof_or_model, ProfileLikelihood):
-        total, _ = prof_or_model.expected(values)
+    if isinstance(source, ProfileLikelihood):
+        total, _ = source.expected(values)
         return np.asarray(total, float)
-    from cevns_bayes.inference.bayes import DIRECT_POIS
-    from cevns_bayes.model.forward import COMPONENTS
-
-    model = prof_or_model
-    reg = {k: float(v) for k, v in spec.fixed.items()}
-    reg.update({n: float(values[n]) for n in spec.nuisances})
-    reg.update({n: float(values[n]) for n in spec.pois if n in DIRECT_POIS})
-    if "sigma" in spec.pois:
-        sigma_sm = model.evaluate(reg)["sigma_sm_total_1e40cm2"]
-        reg["cevns_norm"] = float(values["sigma"]) / sigma_sm
-    ev = model.evaluate(reg)
-    return np.asarray(sum(ev[k] for k in COMPONENTS), float)
+    if not isinstance(source, StatisticalModel):
+        raise ConfigError(
+            f"expected counts need a ProfileLikelihood or a StatisticalModel, not "
+            f"{type(source).__name__}"
+        )
+    return source.expected(values)
 
 
 def generate_toy(
     spec,
-    prof_or_model,
+    source,
     truth: Mapping[str, float] | None,
     index: int,
     seed: int,
@@ -188,13 +181,14 @@ def generate_toy(
 
     ``mode="frequentist"``: POIs from ``truth`` (required), nuisances at their prior centres,
     and the global observables (the centres of the constraint terms) drawn around those true
-    values, N(0, σ) per constrained nuisance (:func:`~cevns_bayes.inference.grid.
+    values, N(0, σ) per constrained nuisance (:func:`~cevns_bayes.model.statistical.
     global_observable_sd`). ``mode="conditional"``: the same without re-drawing the global
     observables (they stay at the truth). ``mode="bayesian"``: POIs from ``truth`` or, where it
     has none, drawn from their priors; nuisances drawn from their priors. ``truth`` may also pin
     nuisances. Draw order (fixed, so toys are reproducible): POIs, nuisances (spec order), the
     counts, then the global observables, all from :func:`toy_rng` ``(seed, index)`` (so the
-    frequentist and conditional toys of one seed share their counts).
+    frequentist and conditional toys of one seed share their counts). ``source``: see
+    :func:`expected_counts`.
     """
     if mode not in MODES:
         raise ConfigError(f"toy mode {mode!r} unknown; expected one of {', '.join(MODES)}")
@@ -217,12 +211,10 @@ def generate_toy(
             params[name] = float(prior.sample(rng))
         else:  # frequentist or conditional: the truth is the prior centre
             params[name] = float(prior.center)
-    mu = expected_counts(spec, prof_or_model, params)
+    mu = expected_counts(spec, source, params)
     counts = rng.poisson(mu)
     shifts: dict[str, float] = {}
     if mode == "frequentist":
-        from cevns_bayes.inference.grid import global_observable_sd
-
         for name, prior in spec.nuisances.items():
             sd = global_observable_sd(prior)
             if sd > 0:
@@ -245,50 +237,46 @@ class PosteriorSampler:
     gradient). NUTS is exact with any fixed metric; this one removes the σ–flux-normalization
     correlation that a diagonal metric (adapted from scratch in every toy) pays for with long
     trajectories, and only the step size is tuned per toy. It is computed from fixed inputs,
-    so every worker gets the same one. (Not at the Asimov posterior *mode*: ε_E is clipped at
-    0 per PE sub-bin, which puts a kink in the likelihood at eff_pca ≈ −0.55 that an
-    optimizer can stop on, where the Hessian along eff_pca is meaningless.)
+    so every worker gets the same one, with no optimisation to converge.
     """
 
     def __init__(self, spec, model, *, target_accept: float | None = None) -> None:
+        """``spec`` and its forward ``model``, or its :class:`StatisticalModel` (``model``
+        then None)."""
         import pymc as pm
         from pymc.step_methods.hmc.quadpotential import QuadPotentialFull
 
-        from cevns_bayes.inference.bayes import forward_parameters
-        from cevns_bayes.inference.grid import prior_logp_tensor
         from cevns_bayes.model.compile import pytensor_mode
 
+        sm = spec if isinstance(spec, StatisticalModel) else StatisticalModel(spec, model)
+        spec = sm.spec
         if spec.sampler.multimodal != "none":
             raise ConfigError(f"{spec.name}: toys do not support folded (multimodal) specs")
+        self.statistical_model = sm
         self.spec = spec
-        self.model = model
+        self.model = sm.forward
         #: where every chain starts: the POI's initial value, the nuisances' prior centres
         self.start = {n: spec.pois[n].initial for n in spec.pois}
         self.start.update({n: p.default_initial() for n, p in spec.nuisances.items()})
         with pm.Model() as pm_model:
-            data = pm.Data("counts", np.asarray(model.observed, float))
+            data = pm.Data("counts", sm.observed)
             values: dict[str, Any] = {}
             for name, poi in spec.pois.items():
                 values[name] = poi.prior.pymc(name, initval=poi.initial)
             for name, prior in spec.nuisances.items():
                 values[name] = prior.pymc(name, initval=self.start[name])
-            p = forward_parameters(spec, model, values)
-            pm.Poisson("observed", mu=model.total(p), observed=data)
+            pm.Poisson("observed", mu=sm.expected_tensor(values), observed=data)
             # priors re-centred on a toy's global observables (frequentist toys): the prior
             # centred at μ + δ is the spec's prior times exp(ln π(θ − δ) − ln π(θ)); its
             # normalization does not depend on θ, so this is exact for the posterior
             shift = pm.Data("global_shift", np.zeros(len(spec.nuisances)))
             pm.Potential(
                 "global_observables",
-                sum(
-                    prior_logp_tensor(prior, values[name], shift[k])
-                    - prior_logp_tensor(prior, values[name])
-                    for k, (name, prior) in enumerate(spec.nuisances.items())
-                ),
+                sm.log_constraint_tensor(values, shift) - sm.log_constraint_tensor(values),
             )
         self.pm_model = pm_model
         # the metric: Hessian of −ln p at the starting point for the Asimov data there
-        pm.set_data({"counts": expected_counts(spec, model, self.start)}, model=pm_model)
+        pm.set_data({"counts": sm.expected(self.start)}, model=pm_model)
         # NUTS and this function both work on the continuous value variables, in this order
         value_vars = pm_model.continuous_value_vars
         fn = pm_model.logp_dlogp_function(ravel_inputs=True, mode=pytensor_mode())
@@ -371,9 +359,10 @@ class _WorkerState:
         t0 = time.perf_counter()
         self.spec = spec
         self.model = build_forward_model(spec, data_dir=data_dir, flux=flux)
-        self.profile = ProfileLikelihood(spec, self.model) if kind == "profile" else None
+        self.statistical = StatisticalModel(spec, self.model)
+        self.profile = ProfileLikelihood(self.statistical) if kind == "profile" else None
         self.sampler = (
-            PosteriorSampler(spec, self.model, target_accept=target_accept)
+            PosteriorSampler(self.statistical, None, target_accept=target_accept)
             if kind == "bayes"
             else None
         )
@@ -508,7 +497,7 @@ def _bayes_toy(state: _WorkerState, task: ToyTask) -> dict[str, Any]:
 
     spec = task.spec
     poi = next(iter(spec.pois))
-    toy = generate_toy(spec, state.model, task.truth, task.index, task.seed, task.mode)
+    toy = generate_toy(spec, state.statistical, task.truth, task.index, task.seed, task.mode)
     truth = toy.params[poi]
     s = task.settings
     draws, divergences = state.sampler.sample(

@@ -283,6 +283,13 @@ def main(argv=None) -> int:
         "still from --root) and record which new test kills them",
     )
     ap.add_argument(
+        "--extra-tests",
+        nargs="*",
+        default=[],
+        help="with --recheck: test files to run besides the physics tests (e.g. the binning "
+        "and backend tests for survivors in model/binning.py and model/compile.py)",
+    )
+    ap.add_argument(
         "--tests-root",
         type=Path,
         help="with --recheck: take the tests from this checkout (default: the working tree)",
@@ -302,6 +309,7 @@ def main(argv=None) -> int:
     if args.tests_root is not None:
         curated.ROOT_TESTS = args.tests_root.resolve()
     if args.recheck:
+        curated.TESTS[:] = [*curated.TESTS, *args.extra_tests]
         return recheck(args.out, args.timeout)
     population = [s for m in MODULES for s in sites_of(m)]
     if args.population:

@@ -875,15 +875,13 @@ def test_to_dict_round_trip(name):
 def _user_copy(tmp_path: Path) -> Path:
     text = (SHIPPED_DIR / "xsec.toml").read_text(encoding="utf-8")
     text = text.replace('name = "xsec"', 'name = "my_xsec"')
-    # a tighter flux prior ...
+    # a tighter flux prior (its own table replaces the shared one) ...
+    text += '\n[nuisances.flux_norm]\nprior = "lognormal"\nmedian = 1.0\nsigma_log = 0.05\n'
+    # ... no timing-offset nuisance (dropped from the shared ones: fixed at nominal) ...
     text = text.replace(
-        '[nuisances.flux_norm]\nprior = "truncated_normal"\nmu = 1.0\nsigma = 0.10\nlower = 0.0',
-        '[nuisances.flux_norm]\nprior = "lognormal"\nmedian = 1.0\nsigma_log = 0.05',
+        'include = ["shared/csi2021_nuisances.toml"]',
+        'include = ["shared/csi2021_nuisances.toml"]\ndrop = ["timing_offset_us"]',
     )
-    # ... no timing-offset nuisance (fixed at nominal by omission) ...
-    start = text.index("[nuisances.timing_offset_us]")
-    end = text.index("\n\n", start)
-    text = text[:start] + text[end + 2 :]
     # ... and its own binning
     text = text.replace(
         '[binning]\nname = "default"',
@@ -911,6 +909,43 @@ def test_user_copy_loads_with_its_changes(tmp_path, monkeypatch):
     assert load_spec("my_xsec") == spec
     with pytest.raises(ConfigError, match="my_xsec, nsi_ee"):
         load_spec("xsec")
+
+
+def test_shared_nuisances_are_included_once(tmp_path):
+    """Every shipped spec takes its nuisances from one shared file; a spec overrides one by
+    its own table, drops one, or fixes one, and errors in the shared file name that file."""
+    shared = SHIPPED_DIR / "shared" / "csi2021_nuisances.toml"
+    assert shared.is_file()
+    for name in list_specs():
+        text = (SHIPPED_DIR / f"{name}.toml").read_text(encoding="utf-8")
+        assert "[nuisances." not in text, name  # no copy of the block
+        assert load_spec(name).nuisances == NUISANCE_PRIORS
+    base = _to_toml({"analysis": {"name": "inc", "include": ["shared/csi2021_nuisances.toml"]},
+                     "pois": BASE["pois"]})  # fmt: skip
+    path = tmp_path / "inc.toml"
+    # a copy elsewhere finds the shipped shared file
+    path.write_text(base, encoding="utf-8")
+    assert load_spec(path).nuisances == NUISANCE_PRIORS
+    # fixing one removes it from the nuisances
+    path.write_text(base + "[fixed]\nr_n_scale = 1.02\n", encoding="utf-8")
+    spec = load_spec(path)
+    assert "r_n_scale" not in spec.nuisances and spec.fixed == {"r_n_scale": 1.02}
+    # dropping one that is not shared is an error naming the key
+    bad = base.replace('"]\n', '"]\ndrop = ["eps_ee_u"]\n', 1)
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"inc\.toml: analysis\.drop\[0\]: 'eps_ee_u'"):
+        load_spec(path)
+    # a broken shared file of the user's own is named with its dotted key
+    (tmp_path / "mine.toml").write_text(
+        '[nuisances.flux_norm]\nprior = "truncated_normal"\nmu = 1.0\nsigma = -0.1\nlower = 0.0\n',
+        encoding="utf-8",
+    )
+    path.write_text(base.replace("shared/csi2021_nuisances.toml", "mine.toml"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"mine\.toml: nuisances\.flux_norm"):
+        load_spec(path)
+    path.write_text(base.replace("shared/csi2021_nuisances.toml", "none.toml"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"analysis\.include\[0\]: .*none\.toml: no such file"):
+        load_spec(path)
 
 
 def test_user_copy_drives_the_forward_model(tmp_path):

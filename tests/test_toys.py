@@ -177,16 +177,27 @@ def test_bayesian_toys_draw_the_nuisances_from_their_priors(spec, state, definit
     # no truth: the POI comes from its prior too (SBC)
     sbc = toys.sbc_spec(spec)
     assert sbc.pois["sigma"].prior.support == toys.SBC_SIGMA_PRIOR
-    pois = [toys.generate_toy(sbc, state.model, None, i, SEED, "bayesian") for i in range(3)]
+    pois = [toys.generate_toy(sbc, state.statistical, None, i, SEED, "bayesian") for i in range(3)]
     assert len({t.params["sigma"] for t in pois}) == 3
     assert all(100.0 <= t.params["sigma"] <= 300.0 for t in pois)
 
 
 def test_expected_counts_agree_between_profile_and_forward_model(spec, state):
+    """The profile likelihood's compiled expectation, the statistical model's, and the forward
+    model evaluated here with σ turned into cevns_norm = σ / ⟨σ⟩_SM(R_n) by hand."""
+    from cevns_bayes.model.forward import COMPONENTS
+
     toy = toys.generate_toy(spec, state.profile, {"sigma": 150.0}, 1, SEED, "bayesian")
     from_prof = toys.expected_counts(spec, state.profile, toy.params)
-    from_model = toys.expected_counts(spec, state.model, toy.params)
-    np.testing.assert_allclose(from_prof, from_model, rtol=1e-9)
+    from_stat = toys.expected_counts(spec, state.statistical, toy.params)
+    values = {k: v for k, v in toy.params.items() if k != "sigma"}
+    sigma_sm = state.model.evaluate(values)["sigma_sm_total_1e40cm2"]
+    ev = state.model.evaluate({**values, "cevns_norm": toy.params["sigma"] / sigma_sm})
+    by_hand = sum(ev[k] for k in COMPONENTS)
+    np.testing.assert_allclose(from_prof, by_hand, rtol=1e-9)
+    np.testing.assert_allclose(from_stat, by_hand, rtol=1e-9)
+    with pytest.raises(ConfigError, match="not ForwardModel"):
+        toys.expected_counts(spec, state.model, toy.params)
 
 
 # --- the likelihood with the counts as an input ---------------------------------------------------

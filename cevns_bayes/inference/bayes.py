@@ -45,6 +45,7 @@ import pytensor.tensor as pt
 from cevns_bayes.model.compile import pytensor_mode
 from cevns_bayes.model.forward import CEVNS_COMPONENTS, COMPONENTS, ForwardModel
 from cevns_bayes.model.likelihood import poisson_loglike
+from cevns_bayes.model.statistical import forward_parameters
 from cevns_bayes.physics.flux import FIT_FLAVORS
 from cevns_bayes.spec import POI_NAMES
 
@@ -80,25 +81,6 @@ def build_forward_model(
         neutrino_flux=neutrino_flux,
         **opts,
     )
-
-
-def forward_parameters(spec, model: ForwardModel, values: Mapping[str, Any]) -> dict:
-    """Forward-model parameters from POI and nuisance values (tensors or numbers).
-
-    ``sigma`` (the flux-averaged cross section, 1e-40 cm²) enters as
-    ``cevns_norm = sigma / <sigma>_SM(R_n)``: R_n moves the spectral shape, not the
-    normalization (README, *Bayesian analyses*).
-    """
-    p: dict[str, Any] = {k: pt.as_tensor_variable(float(v)) for k, v in spec.fixed.items()}
-    for name in spec.nuisances:
-        p[name] = values[name]
-    for name in spec.pois:
-        if name in DIRECT_POIS:
-            p[name] = values[name]
-    if "sigma" in spec.pois:
-        sigma_sm = model.flux_averaged_cross_section(p, sm=True)["total"]
-        p["cevns_norm"] = values["sigma"] / sigma_sm
-    return p
 
 
 def cross_section_deterministic(spec, model: ForwardModel, p: Mapping, values: Mapping):

@@ -35,7 +35,11 @@ from scipy import optimize
 from cevns_bayes import constants as c
 from cevns_bayes.errors import ConfigError
 from cevns_bayes.model.compile import compile_function
-from cevns_bayes.model.likelihood import poisson_loglike
+from cevns_bayes.model.statistical import (  # noqa: F401  (re-exported)
+    StatisticalModel,
+    global_observable_sd,
+    prior_logp_tensor,
+)
 from cevns_bayes.parallel import default_workers, map_forked
 from cevns_bayes.physics.cross_section import weak_charge
 
@@ -94,34 +98,6 @@ def weak_charge_sign_label_points(
 def _support(prior) -> tuple[float, float]:
     lo, hi = prior.support
     return float(lo), float(hi)
-
-
-def prior_logp_tensor(prior, x, centre_shift=0.0):
-    """ln π(x) up to a constant, as a pytensor expression (inside the support).
-
-    ``centre_shift`` moves the centre of the constraint (its global observable): by δ for a
-    (truncated) normal, μ → μ + δ, and by a factor e^δ of the median for a lognormal (δ in
-    units of ln x). Frequentist toys re-draw it (:mod:`cevns_bayes.toys`); a flat prior has none.
-    """
-    kind = prior.kind
-    if kind == "flat":
-        return pt.zeros_like(x)
-    if kind in ("normal", "truncated_normal"):
-        return -0.5 * ((x - prior.mu - centre_shift) / prior.sigma) ** 2
-    if kind == "lognormal":
-        z = (pt.log(x) - math.log(prior.median) - centre_shift) / prior.sigma_log
-        return -0.5 * z**2 - pt.log(x)
-    raise ConfigError(f"prior kind {kind!r} has no log density here")
-
-
-def global_observable_sd(prior) -> float:
-    """The spread of a constraint's global observable in the units of ``centre_shift``
-    (:func:`prior_logp_tensor`): σ for a (truncated) normal, σ_log for a lognormal, 0 for flat."""
-    if prior.kind in ("normal", "truncated_normal"):
-        return float(prior.sigma)
-    if prior.kind == "lognormal":
-        return float(prior.sigma_log)
-    return 0.0
 
 
 def to_constrained(prior, u):
@@ -242,30 +218,28 @@ class GridResult:
 class LaplaceGrid:
     """Compiled ℓ(x, u), its gradient and Hessian in u, for one spec and forward model."""
 
-    def __init__(self, spec, model, observed: np.ndarray | None = None) -> None:
-        from cevns_bayes.inference.bayes import forward_parameters
-
+    def __init__(self, spec, model=None, observed: np.ndarray | None = None) -> None:
+        """``spec`` and its forward ``model``, or a :class:`StatisticalModel` alone."""
+        sm = spec if isinstance(spec, StatisticalModel) else StatisticalModel(spec, model)
+        spec = sm.spec
+        self.statistical_model = sm
         self.spec = spec
-        self.poi_names = tuple(spec.pois)
-        self.nuisance_names = tuple(spec.nuisances)
-        obs = model.observed if observed is None else np.asarray(observed, float)
+        self.poi_names = sm.poi_names
+        self.nuisance_names = sm.nuisance_names
+        obs = sm.observed if observed is None else sm.check_data(observed)
         x = pt.dvector("x")
         u = pt.dvector("u")
         values: dict[str, Any] = {n: x[i] for i, n in enumerate(self.poi_names)}
-        log_prior = pt.constant(0.0)
+        log_jac = pt.constant(0.0)
         for j, name in enumerate(self.nuisance_names):
-            prior = spec.nuisances[name]
-            theta, log_jac = to_constrained(prior, u[j])
+            theta, jac = to_constrained(spec.nuisances[name], u[j])
             values[name] = theta
-            log_prior = log_prior + prior_logp_tensor(prior, theta) + log_jac
-        p = forward_parameters(spec, model, values)
-        ll = poisson_loglike(model.total(p), obs)
-        ell = ll + log_prior
+            log_jac = log_jac + jac
+        ll = sm.loglike_tensor(values, obs)
+        log_prior_theta = sm.log_constraint_tensor(values)
+        ell = ll + log_prior_theta + log_jac
         grad = pytensor.grad(ell, u)
         theta_vec = pt.stack([values[n] for n in self.nuisance_names])
-        log_prior_theta = sum(
-            prior_logp_tensor(spec.nuisances[n], values[n]) for n in self.nuisance_names
-        )
         self._f = compile_function([x, u], [-ell, -grad])
         self._extra = compile_function([x, u], [ll, theta_vec, log_prior_theta], hot=False)
         self.u0 = np.array(

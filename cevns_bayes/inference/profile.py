@@ -28,11 +28,10 @@ import pytensor.tensor as pt
 from scipy import optimize, stats
 
 from cevns_bayes.errors import ConfigError
-from cevns_bayes.inference.bayes import forward_parameters
-from cevns_bayes.inference.grid import prior_logp_tensor
 from cevns_bayes.model.compile import compile_function
 from cevns_bayes.model.forward import CEVNS_COMPONENTS, COMPONENTS
-from cevns_bayes.model.likelihood import log_factorial_sum, poisson_loglike
+from cevns_bayes.model.likelihood import log_factorial_sum
+from cevns_bayes.model.statistical import StatisticalModel
 
 DCHI2_1D = {"68": 1.0, "90": float(stats.chi2.ppf(0.90, 1))}
 DCHI2_2D = {
@@ -79,27 +78,27 @@ class ProfileLikelihood:
     """
 
     def __init__(
-        self, spec, model, observed: np.ndarray | None = None, *, hot: bool = True
+        self, spec, model=None, observed: np.ndarray | None = None, *, hot: bool = True
     ) -> None:
-        """``hot=False`` compiles with the C backend: for a few fits of a one-off model
-        variant (:func:`~cevns_bayes.model.compile.compile_function`)."""
-        self.spec = spec
-        self.model = model
-        self.names: tuple[str, ...] = tuple(spec.pois) + tuple(spec.nuisances)
-        self.poi_names = tuple(spec.pois)
-        self.nuisance_names = tuple(spec.nuisances)
-        theta = pt.dvector("theta")
+        """``spec`` and its forward ``model``, or a :class:`StatisticalModel` alone.
+        ``hot=False`` compiles with the C backend: for a few fits of a one-off model variant
+        (:func:`~cevns_bayes.model.compile.compile_function`)."""
+        sm = spec if isinstance(spec, StatisticalModel) else StatisticalModel(spec, model)
+        self.statistical_model = sm
+        self.spec = spec = sm.spec
+        self.model = model = sm.forward
+        self.names: tuple[str, ...] = sm.parameter_names
+        self.poi_names = sm.poi_names
+        self.nuisance_names = sm.nuisance_names
+        theta, values = sm.symbolic_vector()
         cevns_on = pt.dscalar("cevns_on")
         counts_in = pt.dmatrix("observed")
         shift_in = pt.dvector("global_observable_shift")
-        values = {n: theta[i] for i, n in enumerate(self.names)}
-        p = forward_parameters(spec, model, values)
-        p["cevns_norm"] = p.get("cevns_norm", pt.constant(1.0)) * cevns_on
         # −Σ ln n! is added outside the graph (set_observed): it does not depend on θ
-        nll = -poisson_loglike(model.total(p), counts_in, with_factorials=False)
-        for k, name in enumerate(self.nuisance_names):
-            nll = nll - prior_logp_tensor(spec.nuisances[name], values[name], shift_in[k])
+        nll = -sm.loglike_tensor(values, counts_in, with_factorials=False, signal_scale=cevns_on)
+        nll = nll - sm.log_constraint_tensor(values, shift_in)
         grad = pytensor.grad(nll, theta)
+        p = sm.forward_parameters(values, signal_scale=cevns_on)
         comps = model.components(p)
         total = sum(comps[k] for k in COMPONENTS)
         counts = model.component_counts(p)
@@ -114,15 +113,8 @@ class ProfileLikelihood:
             ),
         }
         self._compiled: dict[str, Any] = {}
-        self.bounds = []
-        for n in self.names:
-            prior = spec.pois[n].prior if n in spec.pois else spec.nuisances[n]
-            lo, hi = prior.support
-            self.bounds.append((lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None))
-        self.start = np.array(
-            [spec.pois[n].initial for n in self.poi_names]
-            + [spec.nuisances[n].center for n in self.nuisance_names]
-        )
+        self.bounds = sm.bounds()
+        self.start = sm.vector()
         self.nominal = dict(zip(self.names, self.start))
         self._cache: tuple[bytes, float, float, np.ndarray] | None = None
         self.cevns_on = 1.0
@@ -154,7 +146,7 @@ class ProfileLikelihood:
 
     def set_global_observables(self, shifts: Mapping[str, float] | None) -> None:
         """Move the centres of the nuisance constraints (their global observables) by
-        ``shifts`` (units of :func:`~cevns_bayes.inference.grid.prior_logp_tensor`'s
+        ``shifts`` (units of :func:`~cevns_bayes.model.statistical.prior_logp_tensor`'s
         ``centre_shift``); ``None`` puts them all back at the spec's prior centres."""
         vec = np.zeros(len(self.nuisance_names))
         for name, value in (shifts or {}).items():
@@ -444,9 +436,48 @@ def profile_scan_2d(
     return {"axes": [a, b], "nll": nll, "grid_best": (float(a[i]), float(b[j]))}
 
 
+@dataclass
+class ProfileResult:
+    """What :func:`run_profile` finds.
+
+    Attributes:
+        document: the JSON-ready summary ``profile.json`` holds (best fit, intervals per POI,
+            significance, goodness of fit, fitted counts, settings, timings).
+        best: the global best fit.
+        scans: POI -> profile scan with every nuisance profiled.
+        scans_no_syst: POI -> scan with the nuisances fixed at their prior centres.
+        scan_2d: for two POIs, ``{"axes": [x, y], "delta_chi2": (nx, ny)}``; else None.
+        likelihood: the :class:`ProfileLikelihood` the fits ran on.
+    """
+
+    document: dict[str, Any]
+    best: FitResult
+    scans: dict[str, Scan1D]
+    scans_no_syst: dict[str, Scan1D]
+    scan_2d: dict[str, Any] | None
+    likelihood: ProfileLikelihood
+
+    def interval(self, poi: str, cl: str = "68") -> tuple[float, float]:
+        """The profile-likelihood interval of ``poi`` at ``cl`` ("68" or "90")."""
+        try:
+            return tuple(self.document["pois"][poi]["profile"][f"ci_{cl}"])
+        except KeyError:
+            raise ConfigError(
+                f"no {cl}% interval of {poi!r}; POIs: {', '.join(self.document['pois'])}"
+            ) from None
+
+    def __repr__(self) -> str:
+        parts = [
+            f"{n} = {self.best.values[n]:.4g} [{lo:.4g}, {hi:.4g}] (68%)"
+            for n in self.document["pois"]
+            for lo, hi in [self.interval(n)]
+        ]
+        return f"ProfileResult({self.document['model']}: " + "; ".join(parts) + ")"
+
+
 def run_profile(
     spec,
-    model,
+    model=None,
     *,
     model_no_time_eff=None,
     observed=None,
@@ -454,9 +485,16 @@ def run_profile(
     grid_points: int = 41,
     progressbar: bool = False,
 ) -> dict[str, Any]:
-    """Everything ``profile.json`` holds, plus the arrays the figures need (key ``_arrays``)."""
+    """Best fit, scans and intervals of every POI, significance and goodness of fit.
+
+    ``spec`` and its forward ``model``, or a :class:`StatisticalModel` alone;
+    ``model_no_time_eff`` (the same model without ε_T) adds the fitted counts in the paper's
+    convention. Returns a :class:`ProfileResult`.
+    """
     t0 = time.perf_counter()
-    prof = ProfileLikelihood(spec, model, observed)
+    sm = spec if isinstance(spec, StatisticalModel) else StatisticalModel(spec, model)
+    spec, model = sm.spec, sm.forward
+    prof = ProfileLikelihood(sm, observed=observed)
     compile_s = time.perf_counter() - t0
     two_d = None
     if len(prof.poi_names) == 2:
@@ -549,10 +587,14 @@ def run_profile(
         "dchi2_1d": DCHI2_1D,
         "nll_evaluations": prof.nfcn,
     }
-    arrays["best"] = best
-    arrays["prof"] = prof
-    doc["_arrays"] = arrays
-    return doc
+    return ProfileResult(
+        document=doc,
+        best=best,
+        scans=arrays["scans"],
+        scans_no_syst=arrays["scans_no_syst"],
+        scan_2d=arrays.get("scan_2d"),
+        likelihood=prof,
+    )
 
 
 def _conventions(model) -> dict[str, Any]:

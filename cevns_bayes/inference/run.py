@@ -178,7 +178,7 @@ def run_profile_analysis(
         + (f", {grid_points}x{grid_points} 2-D grid" if len(spec.pois) == 2 else "")
         + ") ..."
     )
-    doc = run_profile(
+    result = run_profile(
         spec,
         model,
         model_no_time_eff=model_nt,
@@ -187,55 +187,56 @@ def run_profile_analysis(
         grid_points=grid_points,
         progressbar=bool(progressbar),
     )
-    arrays = doc.pop("_arrays")
+    doc = result.document
     published = load_published()
     doc["published"] = {n: published["pois"].get(n) for n in spec.pois}
     doc["timing_s"]["total"] = time.perf_counter() - t0
     payload = {}
-    for name, scan in arrays["scans"].items():
+    for name, scan in result.scans.items():
         payload[f"{name}_grid"] = scan.grid
         payload[f"{name}_delta_chi2"] = scan.delta_chi2
-        payload[f"{name}_delta_chi2_no_syst"] = arrays["scans_no_syst"][name].delta_chi2
-    if "scan_2d" in arrays:
-        payload["axis_0"], payload["axis_1"] = arrays["scan_2d"]["axes"]
-        payload["delta_chi2_2d"] = arrays["scan_2d"]["delta_chi2"]
+        payload[f"{name}_delta_chi2_no_syst"] = result.scans_no_syst[name].delta_chi2
+    if result.scan_2d is not None:
+        payload["axis_0"], payload["axis_1"] = result.scan_2d["axes"]
+        payload["delta_chi2_2d"] = result.scan_2d["delta_chi2"]
     with atomic_path(out / "profile_scans.npz") as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, **payload)
     path = write_json(out / "profile.json", doc)
     if plots:
-        write_profile_plots(doc, arrays, spec, model, out, published)
+        write_profile_plots(result, spec, model, out, published)
     _log(f"[{spec.name}] wrote {path} ({doc['timing_s']['total']:.0f} s)")
     return doc
 
 
-def write_profile_plots(doc, arrays, spec, model, out: Path, published) -> list[Path]:
+def write_profile_plots(result, spec, model, out: Path, published) -> list[Path]:
     import matplotlib.pyplot as plt
 
     from cevns_bayes.output import save_figure
     from cevns_bayes.plots import prediction as pred_plots
     from cevns_bayes.plots import profile as pp
 
+    doc = result.document
     figs = {}
-    for name, scan in arrays["scans"].items():
+    for name, scan in result.scans.items():
         figs[f"delta_chi2_{name}.png"] = pp.delta_chi2_curve(
             scan,
-            arrays["scans_no_syst"][name],
+            result.scans_no_syst[name],
             published["pois"].get(name),
             doc["pois"][name]["units"],
         )
-    if "scan_2d" in arrays:
+    if result.scan_2d is not None:
         names = list(spec.pois)
         sm = [1.0 if n.startswith("scale") else 0.0 for n in names]
         figs["contour_2d.png"] = pp.contour_2d(
-            arrays["scan_2d"]["axes"],
-            arrays["scan_2d"]["delta_chi2"],
+            result.scan_2d["axes"],
+            result.scan_2d["delta_chi2"],
             names,
             best=[doc["best_fit"][n] for n in names],
             sm=sm,
             title=f"{spec.name}: profile-likelihood regions (nuisances profiled)",
         )
-    prof = arrays["prof"]
-    comps = prof.components(arrays["best"].values)
+    prof = result.likelihood
+    comps = prof.components(result.best.values)
     b = model.binning
     figs["residual_best_fit.png"] = pred_plots.residual_over_ssb(
         b.pe_edges, b.t_edges_us, prof.observed, comps, title=f"{spec.name}: best fit"

@@ -1,24 +1,17 @@
-"""Binned Poisson log-likelihood on the forward graph, and its compiled value + gradient.
+"""The binned Poisson log-likelihood as a pytensor expression, and a timing helper.
 
-The same graph serves every consumer: PyMC builds its model around :meth:`ForwardModel.total`,
-and the profile mode compiles :func:`compile_loglike` once and hands it to the minimizer.
+:class:`~cevns_bayes.model.statistical.StatisticalModel` is the one place that puts it together
+with the forward model and the priors; every inference method compiles what it builds.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
+from collections.abc import Callable
 
 import numpy as np
-import pytensor
 import pytensor.tensor as pt
 from scipy.special import gammaln
-
-from cevns_bayes.errors import ConfigError
-from cevns_bayes.model.compile import compile_function
-from cevns_bayes.model.forward import ForwardModel
-from cevns_bayes.model.parameters import get_parameter
 
 
 def poisson_loglike(expected, observed, *, with_factorials: bool = True):
@@ -45,71 +38,6 @@ def poisson_loglike(expected, observed, *, with_factorials: bool = True):
 def log_factorial_sum(counts) -> float:
     """Σ_bins ln n! of observed counts (the parameter-free term of the Poisson ln L)."""
     return float(np.sum(gammaln(np.asarray(counts, float) + 1.0)))
-
-
-def gaussian_constraints(
-    p: Mapping, names: Sequence[str], widths: Mapping[str, float] | None = None
-):
-    """Σ −½ ((θ − θ₀)/σ)² over the constrained parameters among ``names``.
-
-    Widths default to each parameter's ``constraint_sd`` in the registry; parameters with
-    none are left unconstrained.
-    """
-    total = pt.constant(0.0)
-    for name in names:
-        par = get_parameter(name)
-        sd = (widths or {}).get(name, par.constraint_sd)
-        if sd is None:
-            continue
-        total = total - 0.5 * ((p[name] - par.nominal) / sd) ** 2
-    return total
-
-
-class CompiledLoglike(NamedTuple):
-    """ln L and its gradient as one compiled function of the free-parameter vector."""
-
-    names: tuple[str, ...]
-    fn: Callable[[np.ndarray], list]
-
-    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        value, grad = self.fn(np.asarray(theta, float))
-        return float(value), np.asarray(grad)
-
-
-def compile_loglike(
-    model: ForwardModel,
-    free: Sequence[str],
-    *,
-    observed: np.ndarray | None = None,
-    fixed: Mapping[str, float] | None = None,
-    constraints: bool = True,
-    mode=None,
-) -> CompiledLoglike:
-    """Compile ln L(θ) = Poisson(data | μ(θ)) [+ Gaussian constraints] and ∂ ln L/∂θ.
-
-    Args:
-        free: names of the parameters in the vector θ, in order.
-        observed: counts per bin (default: the C data in the model's binning).
-        fixed: values for parameters outside ``free`` (nominal otherwise).
-        constraints: add the registry's Gaussian constraint terms for the free nuisances.
-    """
-    free = tuple(free)
-    if len(set(free)) != len(free):
-        raise ConfigError(f"free parameters repeat a name: {free}")
-    for name in list(free) + list(fixed or {}):
-        get_parameter(name)
-    theta = pt.dvector("theta")
-    p = {n: theta[i] for i, n in enumerate(free)}
-    for name, value in (fixed or {}).items():
-        if name not in p:
-            p[name] = pt.constant(float(value), dtype="float64")
-    obs = model.observed if observed is None else np.asarray(observed, float)
-    ll = poisson_loglike(model.total(p), obs)
-    if constraints:
-        ll = ll + gaussian_constraints(p, free)
-    grad = pytensor.grad(ll, theta)
-    fn = compile_function([theta], [ll, grad], mode=mode)
-    return CompiledLoglike(free, fn)
 
 
 def time_call(fn: Callable[[], object], repeat: int = 7, number: int = 200) -> list[float]:

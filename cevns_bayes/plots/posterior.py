@@ -8,30 +8,17 @@ import numpy as np
 
 from cevns_bayes.plots import prediction as _prediction  # noqa: F401  (selects the Agg backend)
 
-LABELS = {
-    "sigma": r"$\langle\sigma\rangle_\Phi$ [$10^{-40}$ cm$^2$]",
-    "sin2_theta_w": r"$\sin^2\theta_W$",
-    "scale_mu": r"$\sigma_\mu/\sigma_\mu^{SM}$",
-    "scale_e": r"$\sigma_e/\sigma_e^{SM}$",
-    "eps_ee_u": r"$\varepsilon_{ee}^{u}$",
-    "eps_ee_d": r"$\varepsilon_{ee}^{d}$",
-    "eps_mumu_u": r"$\varepsilon_{\mu\mu}^{u}$",
-    "eps_mumu_d": r"$\varepsilon_{\mu\mu}^{d}$",
-    "flux_norm": "flux norm.",
-    "ssb_norm": "SSB norm.",
-    "brn_norm": "BRN norm.",
-    "nin_norm": "NIN norm.",
-    "quench_pca0": "quenching PCA 0 [σ]",
-    "quench_pca1": "quenching PCA 1 [σ]",
-    "eff_pca": "efficiency PCA [σ]",
-    "r_n_scale": r"$R_n/R_n^{nom}$",
-    "timing_offset_us": "timing offset [µs]",
-}
-
 
 def label(name: str) -> str:
+    """The axis label of a parameter (the registry's), marked when the draws are folded."""
+    from cevns_bayes.errors import ConfigError
+    from cevns_bayes.model.parameters import parameter_facts
+
     base = name.removesuffix("_folded")
-    text = LABELS.get(base, base)
+    try:
+        text = parameter_facts(base)[2]
+    except ConfigError:
+        text = base
     return text + (" (folded)" if name.endswith("_folded") else "")
 
 
