@@ -230,11 +230,12 @@ def summary(out: Path) -> int:
             continue
         k = sum(r["result"] == "killed" for r in sel)
         t = sum(r["result"] == "timeout" for r in sel)
+        gone = sum(r["result"] == "removed" for r in sel)
         lo, hi = wilson(k + t, len(sel))
         name = module or "all modules"
         print(
             f"  {name:40s} {k + t:3d}/{len(sel):3d} killed ({100 * (k + t) / len(sel):5.1f}%, "
-            f"68% [{100 * lo:.0f}, {100 * hi:.0f}]%)  timeouts {t}"
+            f"68% [{100 * lo:.0f}, {100 * hi:.0f}]%)  timeouts {t}, code removed {gone}"
         )
     surv = [r for r in rows if r["result"] == "survived"]
     if surv:
@@ -244,8 +245,36 @@ def summary(out: Path) -> int:
     return 0
 
 
-def recheck(out: Path, timeout: float) -> int:
-    """Survivors of ``out`` against the working tree's tests; rows rewritten atomically."""
+def relocate(site: Site, snapshot: Path | None) -> Site | None:
+    """The same edit in the current :data:`ROOT`: at its recorded place if the source there is
+    unchanged, else on the one line of the file whose text is the mutated line's (the column
+    moved by the change of indentation); None when the line is gone or not unique."""
+    path = ROOT / site.path
+    if not path.is_file():
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    orig = None
+    if snapshot is not None and (snapshot / site.path).is_file():
+        orig = (snapshot / site.path).read_text(encoding="utf-8").splitlines()[site.line - 1]
+    if orig is None:
+        return site
+    if site.line <= len(lines) and lines[site.line - 1] == orig:
+        return site
+    hits = [i for i, ln in enumerate(lines) if ln.strip() == orig.strip()]
+    if len(hits) != 1:
+        return None
+    new_line = lines[hits[0]]
+    col = site.col - (len(orig) - len(orig.lstrip())) + (len(new_line) - len(new_line.lstrip()))
+    if new_line[col : col + len(site.old)] != site.old:
+        return None
+    return site._replace(line=hits[0] + 1, col=col)
+
+
+def recheck(out: Path, timeout: float, snapshot: Path | None = None) -> int:
+    """Survivors of ``out`` against the tests of :data:`mutants.ROOT_TESTS`; rows rewritten
+    atomically. With ``snapshot`` (the checkout the survivors were found in), each mutant is
+    moved onto the current :data:`ROOT` (:func:`relocate`); one whose code is gone is marked
+    ``removed``."""
     rows = [json.loads(ln) for ln in out.read_text(encoding="utf-8").splitlines() if ln.strip()]
     surv = [r for r in rows if r["result"] == "survived"]
     print(f"rechecking {len(surv)} survivors of {out} with the tests of {curated.ROOT_TESTS}")
@@ -253,6 +282,14 @@ def recheck(out: Path, timeout: float) -> int:
     try:
         for k, r in enumerate(surv, 1):
             site = Site(r["path"], r["line"], r["col"], r["old"], r["new"], r["op"])
+            if snapshot is not None:
+                moved = relocate(site, snapshot)
+                if moved is None:
+                    r["result"] = "removed"
+                    r["detail"] = f"the mutated line is no longer in {ROOT.name} ({site.path})"
+                    print(f"[{k}/{len(surv)}] removed  {site.id}", flush=True)
+                    continue
+                site = moved
             m = curated.Mutant(site.id, site.path, site.old, site.new, site.op)
             again = curated.run_edit(m, mutated_text(site), timeout, work)
             if again["result"] == "killed":
@@ -290,6 +327,12 @@ def main(argv=None) -> int:
         "and backend tests for survivors in model/binning.py and model/compile.py)",
     )
     ap.add_argument(
+        "--snapshot",
+        type=Path,
+        help="with --recheck: the checkout the survivors were found in; their edits are then "
+        "moved onto --root's source (lines matched by their text)",
+    )
+    ap.add_argument(
         "--tests-root",
         type=Path,
         help="with --recheck: take the tests from this checkout (default: the working tree)",
@@ -310,7 +353,7 @@ def main(argv=None) -> int:
         curated.ROOT_TESTS = args.tests_root.resolve()
     if args.recheck:
         curated.TESTS[:] = [*curated.TESTS, *args.extra_tests]
-        return recheck(args.out, args.timeout)
+        return recheck(args.out, args.timeout, args.snapshot)
     population = [s for m in MODULES for s in sites_of(m)]
     if args.population:
         for m in MODULES:

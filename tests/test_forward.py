@@ -344,6 +344,21 @@ def test_default_binning_is_the_published_9_x_11():
     assert b.shape == (9, 11) and b.n_bins == 99
 
 
+def test_uniform_binnings_by_name():
+    """``uniform:NPExNT`` splits the ROI (0-60 PE, 0-6 µs) into equal bins; one bin per axis
+    is allowed, none is not."""
+    from cevns_bayes.errors import ConfigError
+    from cevns_bayes.model.binning import binning_from_name
+
+    b = binning_from_name("uniform:5x4")
+    assert b.shape == (5, 4) and b.n_bins == 20
+    np.testing.assert_allclose(b.pe_edges, [0, 12, 24, 36, 48, 60])
+    np.testing.assert_allclose(b.t_edges_us, [0, 1.5, 3, 4.5, 6])
+    assert binning_from_name("uniform:1x3").shape == (1, 3)
+    with pytest.raises(ConfigError, match="positive"):
+        binning_from_name("uniform:0x3")
+
+
 def test_registry_nominals_are_the_unshifted_model():
     """A parameter an analysis does not free sits at its registry nominal: no systematic
     shift (normalizations and R_n scale 1, PCA modes and the timing offset 0), the SM
