@@ -286,9 +286,7 @@ class StatisticalModel:
 
     def loglike(self, values: Mapping[str, float] | None, data) -> float:
         """ln L(θ; data), Poisson over the bins, ln n! included."""
-        data = self.check_data(data)
-        ll, _ = self._fn("loglike")(self.vector(values), data)
-        return float(ll) - log_factorial_sum(data)
+        return self.loglike_and_grad(values, data)[0]
 
     def loglike_and_grad(self, values: Mapping[str, float] | None, data):
         """ln L and ∂ ln L/∂θ (in :attr:`parameter_names` order)."""
