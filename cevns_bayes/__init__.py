@@ -13,13 +13,41 @@ In three lines::
     model = cevns_bayes.load_analysis("xsec")        # a shipped spec name or a TOML path
     idata = model.sample(draws=1000)                  # arviz.InferenceData
     result = model.profile()                          # best fit, scans, intervals
+
+A physics model of one's own is a :class:`PhysicsModel` registered with
+:func:`register_physics_model` (:mod:`cevns_bayes.physics.plugins`); a spec then frees its
+parameters like any other.
 """
 
 from cevns_bayes.errors import CevnsBayesError, ConfigError, DataError
+from cevns_bayes.model.parameters import Parameter
+from cevns_bayes.physics.plugins import (
+    Moment,
+    PhysicsContext,
+    PhysicsModel,
+    get_physics_model,
+    physics_model_names,
+    register_physics_model,
+    unregister_physics_model,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["CevnsBayesError", "ConfigError", "DataError", "__version__", "load_analysis"]
+__all__ = [
+    "CevnsBayesError",
+    "ConfigError",
+    "DataError",
+    "Moment",
+    "Parameter",
+    "PhysicsContext",
+    "PhysicsModel",
+    "__version__",
+    "get_physics_model",
+    "load_analysis",
+    "physics_model_names",
+    "register_physics_model",
+    "unregister_physics_model",
+]
 
 
 def load_analysis(spec, **forward_options):

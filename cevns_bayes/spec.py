@@ -4,14 +4,21 @@ An analysis is a TOML file in ``models/`` (or anywhere, given by path) with the 
 
 ``[analysis]``
     ``name`` (``[a-z0-9_]+``, default: the file stem) and ``description``.
+``[physics]`` (optional)
+    ``modules``: Python files (relative to the spec) or module names imported first, which
+    register physics models (:mod:`cevns_bayes.physics.plugins`); ``models``: physics models
+    the analysis uses beyond those whose parameters it names (:attr:`AnalysisSpec.
+    physics_models`).
 ``[pois.<name>]``
     parameters of interest (at least one), each with a prior and an optional ``initial`` value
-    (default: the prior's centre). Names: :data:`POI_NAMES`. ``sigma`` is the flux-averaged
-    cross section in 1e-40 cm² and enters the forward model as ``cevns_norm``
+    (default: the prior's centre). Names: any registered parameter but the internal ones
+    (:func:`free_parameter_names`): the physics models' and the nuisances. ``sigma`` is the
+    flux-averaged cross section in 1e-40 cm², which scales the SM rate by σ/⟨σ⟩_SM(R_n)
     (README, *Bayesian analyses*); it cannot be combined with other POIs, which change the same
     CEvNS rate.
 ``[nuisances.<name>]``
-    systematic parameters with their priors. Names: :data:`NUISANCE_NAMES`. **A nuisance that a
+    systematic parameters with their priors. Names: :data:`NUISANCE_NAMES` (the core ones;
+    a physics parameter may be a nuisance too). **A nuisance that a
     spec does not list is fixed at its registry nominal value**
     (:mod:`cevns_bayes.model.parameters`): deleting a table drops that systematic.
 ``[fixed]``
@@ -62,7 +69,14 @@ import numpy as np
 from cevns_bayes import constants as c
 from cevns_bayes.errors import ConfigError
 from cevns_bayes.model.binning import Binning, binning_from_name
-from cevns_bayes.model.parameters import PARAMETER_NAMES, get_parameter
+from cevns_bayes.model.parameters import (
+    CORE_PARAMETERS,
+    all_parameters,
+    get_parameter,
+    parameter_bounds,
+    parameter_names,
+)
+from cevns_bayes.physics import plugins
 from cevns_bayes.physics.cross_section import COUPLING_CONVENTIONS, FORM_FACTORS
 from cevns_bayes.physics.flux import PULSE_SHAPES
 
@@ -71,33 +85,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10 needs the tomli backport
     import tomli as tomllib
 
-#: Parameters of interest a spec may sample
-POI_NAMES = (
-    "sigma",
-    "sin2_theta_w",
-    "scale_mu",
-    "scale_e",
-    "eps_ee_u",
-    "eps_ee_d",
-    "eps_mumu_u",
-    "eps_mumu_d",
-)
-#: Units of each POI (empty: dimensionless)
-POI_UNITS = {name: "" for name in POI_NAMES} | {"sigma": "1e-40 cm2"}
-#: Nuisance parameters a spec may sample (all in the parameter registry)
-NUISANCE_NAMES = (
-    "flux_norm",
-    "ssb_norm",
-    "brn_norm",
-    "nin_norm",
-    "quench_pca0",
-    "quench_pca1",
-    "eff_pca",
-    "r_n_scale",
-    "timing_offset_us",
-)
-#: Allowed range of the ``sigma`` POI (it is not a registry parameter), 1e-40 cm²
-SIGMA_BOUNDS = (0.0, math.inf)
+#: The core nuisance parameters (the systematics of the CsI analysis, in the registry)
+NUISANCE_NAMES = tuple(p.name for p in CORE_PARAMETERS if p.role == "nuisance")
+
+
+def free_parameter_names() -> tuple[str, ...]:
+    """Parameters a spec may free, as a POI or a nuisance: every registered one but the
+    internal ones (the core's and every registered physics model's)."""
+    return tuple(p.name for p in all_parameters() if p.role != "internal")
+
 
 PRIOR_KINDS = ("flat", "normal", "truncated_normal", "lognormal")
 #: Keys of each prior kind besides ``prior``: (required, optional)
@@ -125,7 +121,16 @@ SAMPLER_BACKENDS = ("pymc", "nutpie")
 MASS_MATRICES = ("diag", "full")
 MULTIMODAL_METHODS = ("none", "point_reflection", "axis_reflection")
 
-TOP_LEVEL_TABLES = ("analysis", "pois", "nuisances", "fixed", "binning", "model", "sampler")
+TOP_LEVEL_TABLES = (
+    "analysis",
+    "physics",
+    "pois",
+    "nuisances",
+    "fixed",
+    "binning",
+    "model",
+    "sampler",
+)
 _NAME_RE = re.compile(r"[a-z0-9_]+")
 #: Environment variable that points :func:`load_spec` at another folder of specs
 MODELS_DIR_ENV = "CEVNS_BAYES_MODELS_DIR"
@@ -380,17 +385,6 @@ def _check_sampler_values(s: SamplerSpec) -> None:
 
 
 # --- whole-spec checks --------------------------------------------------------------------------
-def parameter_bounds(name: str) -> tuple[float, float]:
-    """Allowed range of a POI or registry parameter (±inf when unbounded)."""
-    if name == "sigma":
-        return SIGMA_BOUNDS
-    p = get_parameter(name)
-    return (
-        -math.inf if p.lower is None else float(p.lower),
-        math.inf if p.upper is None else float(p.upper),
-    )
-
-
 def _bounds_problem(name: str, prior: Prior) -> tuple[str, str] | None:
     """(key, message) when the support of ``prior`` leaves the allowed range of ``name``."""
     lo_ok, hi_ok = parameter_bounds(name)
@@ -439,10 +433,12 @@ def _check_spec_parts(
 ) -> None:
     """Checks that involve more than one key; raises :class:`ConfigError` naming ``source``."""
     if not pois:
-        raise _fail(source, "pois", f"at least one POI is required; known: {', '.join(POI_NAMES)}")
+        raise _fail(
+            source, "pois", f"at least one POI is required; known: {', '.join(_poi_choices())}"
+        )
     for name, poi in pois.items():
-        if name not in POI_NAMES:
-            raise _fail(source, f"pois.{name}", f"unknown POI; known: {', '.join(POI_NAMES)}")
+        if name not in free_parameter_names():
+            raise _fail(source, f"pois.{name}", f"unknown POI; known: {', '.join(_poi_choices())}")
         problem = _bounds_problem(name, poi.prior)
         if problem is not None:
             raise _fail(source, f"pois.{name}.{problem[0]}", problem[1])
@@ -457,7 +453,7 @@ def _check_spec_parts(
             f"sigma sets the whole CEvNS normalization and cannot be combined with {others}",
         )
     for name, prior in nuisances.items():
-        if name not in NUISANCE_NAMES:
+        if name not in free_parameter_names():
             raise _fail(
                 source, f"nuisances.{name}", f"unknown nuisance; known: {', '.join(NUISANCE_NAMES)}"
             )
@@ -465,9 +461,9 @@ def _check_spec_parts(
         if problem is not None:
             raise _fail(source, f"nuisances.{name}.{problem[0]}", problem[1])
     for name, value in fixed.items():
-        if name not in PARAMETER_NAMES:
+        if name not in parameter_names():
             raise _fail(
-                source, f"fixed.{name}", f"unknown parameter; known: {', '.join(PARAMETER_NAMES)}"
+                source, f"fixed.{name}", f"unknown parameter; known: {', '.join(parameter_names())}"
             )
         if name in pois or name in nuisances:
             where = "pois" if name in pois else "nuisances"
@@ -524,9 +520,27 @@ class AnalysisSpec:
     model: dict[str, Any] = field(default_factory=lambda: dict(MODEL_DEFAULTS))
     sampler: SamplerSpec = field(default_factory=SamplerSpec)
     path: Path | None = None
+    #: physics models the spec names under ``[physics] models`` (beyond those whose
+    #: parameters it uses: :attr:`physics_models`)
+    physics: tuple[str, ...] = ()
+    #: Python modules or files that register physics models (``[physics] modules``; files
+    #: as absolute paths), imported when the spec is loaded
+    physics_modules: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         label = self._label()
+        object.__setattr__(self, "physics", tuple(self.physics))
+        object.__setattr__(self, "physics_modules", tuple(self.physics_modules))
+        for module in self.physics_modules:
+            import_physics_module(module, label, "physics.modules")
+        for j, model in enumerate(self.physics):
+            if model not in plugins.physics_model_names():
+                raise _fail(
+                    label,
+                    f"physics.models[{j}]",
+                    f"no physics model {model!r} is registered; registered: "
+                    f"{', '.join(plugins.physics_model_names())}",
+                )
         for name, poi in self.pois.items():
             if not isinstance(poi, PoiSpec) or poi.name != name:
                 raise _fail(label, f"pois.{name}", f"expected a PoiSpec named {name!r}")
@@ -547,6 +561,14 @@ class AnalysisSpec:
     @property
     def poi_names(self) -> tuple[str, ...]:
         return tuple(self.pois)
+
+    @property
+    def physics_models(self) -> tuple[str, ...]:
+        """The physics models the analysis needs: those it names and those that declare a
+        parameter it frees or fixes, in registration order."""
+        used = (*self.pois, *self.nuisances, *self.fixed)
+        named = set(self.physics) | set(plugins.models_of(used))
+        return tuple(m for m in plugins.physics_model_names() if m in named)
 
     @property
     def free_names(self) -> tuple[str, ...]:
@@ -624,8 +646,14 @@ class AnalysisSpec:
         """A JSON-serializable description in the layout of the TOML file; ``binning`` holds
         its name and both edge lists. (Without ``binning.name`` it loads back through
         :func:`spec_from_dict`.)"""
+        physics = {}
+        if self.physics:
+            physics["models"] = list(self.physics)
+        if self.physics_modules:
+            physics["modules"] = list(self.physics_modules)
         return {
             "analysis": {"name": self.name, "description": self.description},
+            **({"physics": physics} if physics else {}),
             "pois": {n: {**p.prior.as_dict(), "initial": p.initial} for n, p in self.pois.items()},
             "nuisances": {n: p.as_dict() for n, p in self.nuisances.items()},
             "fixed": dict(self.fixed),
@@ -720,8 +748,8 @@ def _parse_pois(doc: Any, source: str) -> dict[str, PoiSpec]:
     pois: dict[str, PoiSpec] = {}
     for name, table in pois_table.items():
         key = f"pois.{name}"
-        if name not in POI_NAMES:
-            raise _fail(source, key, f"unknown POI; known: {', '.join(POI_NAMES)}")
+        if name not in free_parameter_names():
+            raise _fail(source, key, f"unknown POI; known: {', '.join(_poi_choices())}")
         prior = _parse_prior(table, key, source, allow_initial=True)
         if "initial" in table:
             initial = _number(table["initial"], f"{key}.initial", source)
@@ -730,7 +758,7 @@ def _parse_pois(doc: Any, source: str) -> dict[str, PoiSpec]:
                 raise _fail(source, f"{key}.initial", message)
         else:
             initial = prior.default_initial()
-        pois[name] = PoiSpec(name, prior, initial, POI_UNITS[name])
+        pois[name] = PoiSpec(name, prior, initial, get_parameter(name).unit)
     return pois
 
 
@@ -738,7 +766,7 @@ def _parse_nuisances(doc: Any, source: str) -> dict[str, Prior]:
     out: dict[str, Prior] = {}
     for name, table in _table(doc, "nuisances", source).items():
         key = f"nuisances.{name}"
-        if name not in NUISANCE_NAMES:
+        if name not in free_parameter_names():
             raise _fail(source, key, f"unknown nuisance; known: {', '.join(NUISANCE_NAMES)}")
         out[name] = _parse_prior(table, key, source, allow_initial=False)
     return out
@@ -748,8 +776,8 @@ def _parse_fixed(doc: Any, source: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, value in _table(doc, "fixed", source).items():
         key = f"fixed.{name}"
-        if name not in PARAMETER_NAMES:
-            raise _fail(source, key, f"unknown parameter; known: {', '.join(PARAMETER_NAMES)}")
+        if name not in parameter_names():
+            raise _fail(source, key, f"unknown parameter; known: {', '.join(parameter_names())}")
         out[name] = _number(value, key, source)
     return out
 
@@ -880,8 +908,11 @@ def spec_from_dict(
         hint = "" if "name" in analysis else " (the file stem; set analysis.name)"
         raise _fail(source, "analysis.name", f"{name!r} must match [a-z0-9_]+{hint}")
     description = _string(analysis.get("description", ""), "analysis.description", source)
+    physics, modules = _parse_physics(doc.get("physics", {}), source, path)
     if "pois" not in doc:
-        raise _fail(source, "pois", f"at least one POI is required; known: {', '.join(POI_NAMES)}")
+        raise _fail(
+            source, "pois", f"at least one POI is required; known: {', '.join(_poi_choices())}"
+        )
     pois = _parse_pois(doc["pois"], source)
     nuisances = _parse_nuisances(doc.get("nuisances", {}), source)
     fixed = _parse_fixed(doc.get("fixed", {}), source)
@@ -889,7 +920,89 @@ def spec_from_dict(
     model = _parse_model(doc.get("model", {}), source)
     sampler = _parse_sampler(doc.get("sampler", {}), source)
     _check_spec_parts(source, pois, nuisances, fixed, sampler)
-    return AnalysisSpec(name, description, pois, nuisances, fixed, binning, model, sampler, path)
+    return AnalysisSpec(
+        name,
+        description,
+        pois,
+        nuisances,
+        fixed,
+        binning,
+        model,
+        sampler,
+        path,
+        physics=physics,
+        physics_modules=modules,
+    )
+
+
+def import_physics_module(name: str, source: str, key: str):
+    """Import a module that registers physics models: an importable module name, or the path
+    of a ``.py`` file (absolute, or relative to the working directory). A file is imported once
+    per process (again loading it returns the same module)."""
+    import importlib
+    import importlib.util
+
+    if name.endswith(".py") or "/" in name or os.sep in name:
+        path = Path(name).resolve()
+        if not path.is_file():
+            raise _fail(source, key, f"{path}: no such Python file")
+        mod_name = "cevns_bayes_physics_" + re.sub(r"\W", "_", str(path))
+        if mod_name in sys.modules:
+            return sys.modules[mod_name]
+        loader_spec = importlib.util.spec_from_file_location(mod_name, path)
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[mod_name] = module
+        try:
+            loader_spec.loader.exec_module(module)
+        except Exception as err:
+            del sys.modules[mod_name]
+            if isinstance(err, ConfigError):
+                raise ConfigError(f"{source}: {key}: {path}: {err}") from None
+            raise _fail(source, key, f"{path}: importing it failed: {err!r}") from err
+        return module
+    try:
+        return importlib.import_module(name)
+    except ImportError as err:
+        raise _fail(source, key, f"cannot import module {name!r}: {err}") from None
+
+
+def _parse_physics(
+    doc: Any, source: str, path: Path | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``[physics]``: ``modules`` (imported now, so that the models they register are known to
+    the rest of the spec; file paths relative to the spec's folder) and ``models``."""
+    table = _table(doc, "physics", source)
+    _check_keys(table, ("models", "modules"), "physics", source)
+    lists = {}
+    for key in ("modules", "models"):
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            raise _fail(source, f"physics.{key}", "expected a list of names (strings)")
+        lists[key] = value
+    modules = []
+    for i, name in enumerate(lists["modules"]):
+        if (name.endswith(".py") or "/" in name) and not Path(name).is_absolute():
+            base = path.parent if path is not None else Path.cwd()
+            name = str((base / name).resolve())
+        import_physics_module(name, source, f"physics.modules[{i}]")
+        modules.append(name)
+    for j, model in enumerate(lists["models"]):
+        if model not in plugins.physics_model_names():
+            raise _fail(
+                source,
+                f"physics.models[{j}]",
+                f"no physics model {model!r} is registered; registered: "
+                f"{', '.join(plugins.physics_model_names())}",
+            )
+    return tuple(lists["models"]), tuple(modules)
+
+
+def _poi_choices() -> tuple[str, ...]:
+    """The physics parameters (role ``poi``), then the nuisances, for error messages."""
+    names = free_parameter_names()
+    return tuple(n for n in names if get_parameter(n).role == "poi") + tuple(
+        n for n in names if get_parameter(n).role != "poi"
+    )
 
 
 # --- files --------------------------------------------------------------------------------------
@@ -1045,10 +1158,10 @@ def resolve_includes(doc: Mapping[str, Any], path: Path) -> dict[str, Any]:
 __all__ = [
     "MODEL_DEFAULTS",
     "NUISANCE_NAMES",
-    "POI_NAMES",
-    "POI_UNITS",
     "PRIOR_KINDS",
     "AnalysisSpec",
+    "free_parameter_names",
+    "import_physics_module",
     "PoiSpec",
     "Prior",
     "SamplerSpec",

@@ -47,13 +47,10 @@ from cevns_bayes.model.forward import CEVNS_COMPONENTS, COMPONENTS, ForwardModel
 from cevns_bayes.model.likelihood import poisson_loglike
 from cevns_bayes.model.statistical import forward_parameters
 from cevns_bayes.physics.flux import FIT_FLAVORS
-from cevns_bayes.spec import POI_NAMES
 
 #: Positions of the CEvNS components in :data:`COMPONENTS`
 _CEVNS_INDEX = [COMPONENTS.index(k) for k in CEVNS_COMPONENTS]
 
-#: POIs that map one-to-one onto forward-model parameters (all but sigma)
-DIRECT_POIS = tuple(n for n in POI_NAMES if n != "sigma")
 #: Nuisances whose ranking by correlation with the POIs picks the pair-plot variables
 PAIR_PLOT_NUISANCES = 3
 
@@ -70,7 +67,7 @@ def build_forward_model(
     from cevns_bayes.paths import DEFAULT_DATA_DIR
     from cevns_bayes.physics.flux import DEFAULT_FLUX_SOURCE
 
-    opts = {**dict(spec.model), **overrides}
+    opts = {**dict(spec.model), "physics": spec.physics_models, **overrides}
     return build_model(
         data_dir or DEFAULT_DATA_DIR,
         flux or DEFAULT_FLUX_SOURCE,
@@ -84,15 +81,11 @@ def build_forward_model(
 
 
 def cross_section_deterministic(spec, model: ForwardModel, p: Mapping, values: Mapping):
-    """⟨σ⟩_Φ (1e-40 cm²) implied by the sampled parameters."""
+    """⟨σ⟩_Φ (1e-40 cm²) implied by the sampled parameters: the POI itself when it is one,
+    else the flux average with every physics model at ``p`` (flavor scales included)."""
     if "sigma" in spec.pois:
         return values["sigma"]
-    sig = model.flux_averaged_cross_section(p)
-    w = model._flavor_weight
-    scale_mu = p.get("scale_mu", 1.0)
-    scale_e = p.get("scale_e", 1.0)
-    per = [sig["nu_mu"] * scale_mu, sig["nu_mu_bar"] * scale_mu, sig["nu_e"] * scale_e]
-    return sum(wi * s for wi, s in zip(w, per)) / float(w.sum())
+    return model.flux_averaged_cross_section(p)["total"]
 
 
 # --- reflection groups ----------------------------------------------------------------------------
@@ -597,11 +590,10 @@ def diagnostics(idata, spec, sampler: str) -> dict[str, Any]:
 
 def summarize(result: SampleResult, spec, *, tune: int | None = None) -> dict[str, Any]:
     """The ``summary.json`` document of a sampling run."""
-    from cevns_bayes.spec import POI_UNITS
 
     post = result.idata.posterior
     pois = {
-        name: {"units": POI_UNITS.get(name, ""), "bayes": interval_summary(post[name].values)}
+        name: {"units": spec.pois[name].units, "bayes": interval_summary(post[name].values)}
         for name in spec.pois
     }
     counts = {}

@@ -31,6 +31,7 @@ from cevns_bayes.errors import ConfigError
 from cevns_bayes.model.compile import compile_function
 from cevns_bayes.model.forward import CEVNS_COMPONENTS, COMPONENTS
 from cevns_bayes.model.likelihood import log_factorial_sum
+from cevns_bayes.model.parameters import get_parameter
 from cevns_bayes.model.statistical import StatisticalModel
 
 DCHI2_1D = {"68": 1.0, "90": float(stats.chi2.ppf(0.90, 1))}
@@ -636,6 +637,4 @@ def _segments(scan: Scan1D, level: float) -> list[list[float]]:
 
 
 def _units(name: str) -> str:
-    from cevns_bayes.spec import POI_UNITS
-
-    return POI_UNITS.get(name, "")
+    return get_parameter(name).unit

@@ -8,7 +8,7 @@ from pathlib import Path
 from cevns_bayes import constants as c
 from cevns_bayes.model.binning import Binning, binning_from_name
 from cevns_bayes.model.forward import CEVNS_COMPONENTS, COMPONENTS, ForwardModel
-from cevns_bayes.model.parameters import PARAMETER_NAMES, PARAMETERS, Parameter, get_parameter
+from cevns_bayes.model.parameters import CORE_PARAMETERS, Parameter, get_parameter, parameter_names
 from cevns_bayes.paths import DEFAULT_DATA_DIR, DERIVED_FLUX_2021_DIR, FLUX_2018_FILE
 from cevns_bayes.physics.flux import (
     ANALYTIC_FLUX,
@@ -80,8 +80,8 @@ __all__ = [
     "FLUX_SOURCES",
     "CEVNS_COMPONENTS",
     "COMPONENTS",
-    "PARAMETERS",
-    "PARAMETER_NAMES",
+    "CORE_PARAMETERS",
+    "parameter_names",
     "Binning",
     "ForwardModel",
     "Parameter",

@@ -7,7 +7,9 @@ only what the parameters move:
 parameter              what it changes in the graph
 =====================  =====================================================================
 r_n_scale              neutron form factor F_n(T) on the recoil grid (Helm or Klein–Nystrand)
-sin2_theta_w, eps_*    the weak charge Q²(T) per isotope and flavor
+physics models         the weak charge Q(q), extra rate terms, per-flavor scales: sin²θ_W,
+                       NSI ε, the flavored scales, ⟨σ⟩_Φ and any registered plug-in
+                       (:mod:`cevns_bayes.physics.plugins`)
 quench_pca0/1          mean PE μ(T) of each recoil → gamma smearing (table interpolation)
 eff_pca                ε_E on the reconstructed-PE sub-bins
 timing_offset_us       shift of the neutrino, BRN and NIN time profiles (ε_T stays in t_rec)
@@ -16,8 +18,9 @@ timing_offset_us       shift of the neutrino, BRN and NIN time profiles (ε_T st
 
 CEvNS chain, per flavor f (ν_μ, ν̄_μ, ν_e) and isotope i (133Cs, 127I), on a recoil grid T_k:
 
-    s_f(T_k) = N_CsI · Φ · Σ_i G_F² M_i/(4π) · Q²_{i,f}(T_k) · K_{i,f}(T_k) · ΔT
+    s_f(T_k) = N_CsI · Φ · Σ_i G_F² M_i/(4π) · [Q²_{i,f}(T_k) · K_{i,f}(T_k) + Σ_m A^m K^m] · ΔT
     K_{i,f}(T) = Σ_E p_f(E) (1 − M_i T/(2E²) − T/E)₊              (precomputed)
+    Q_{i,f}    = Q^SM_{i,f}(q; R_n) + Σ_models ΔQ_{i,f}(q)        (physics models' hooks)
     E_f[p]    = Σ_{x ∈ p} ε_E(x) Σ_k s_f(T_k) P(x | μ(T_k))        (x: reconstructed-PE sub-bins)
     N_f[p, t] = E_f[p] · ∫_{t bin} ε_T(t) φ_f(t − t₀ − δt) dt
 
@@ -44,18 +47,15 @@ from cevns_bayes import detector
 from cevns_bayes.errors import ConfigError
 from cevns_bayes.model.binning import Binning
 from cevns_bayes.model.compile import compile_function
-from cevns_bayes.model.parameters import PARAMETERS, get_parameter
+from cevns_bayes.model.parameters import CORE_PARAMETERS, get_parameter, parameter_owner
 from cevns_bayes.physics import cross_section as xs
+from cevns_bayes.physics import plugins
 from cevns_bayes.physics.flux import FIT_FLAVORS, NeutrinoFlux
 
 COMPONENTS = ("ssb", "brn", "nin", "cevns_nu_mu", "cevns_nu_mu_bar", "cevns_nu_e")
 CEVNS_COMPONENTS = COMPONENTS[3:]
 #: Components that are a PE shape times a time profile (row order of ``ForwardModel.factors``)
 OUTER_COMPONENTS = ("cevns_nu_mu", "cevns_nu_mu_bar", "cevns_nu_e", "brn", "nin")
-#: Which NSI couplings act on which flavor (ν̄_μ shares ε_μμ with ν_μ)
-FLAVOR_GROUP = {"nu_mu": "mumu", "nu_mu_bar": "mumu", "nu_e": "ee"}
-#: Parameters that scale each CEvNS flavor in the flavored analysis
-FLAVOR_SCALE = {"nu_mu": "scale_mu", "nu_mu_bar": "scale_mu", "nu_e": "scale_e"}
 #: Degrees of the Chebyshev series in r_n_scale of ⟨σ⟩_SM(R_n) and of the neutron form factors
 SIGMA_SM_CHEBYSHEV_DEGREE = 16
 FORM_FACTOR_CHEBYSHEV_DEGREE = 16
@@ -185,6 +185,9 @@ class ForwardModel:
             :func:`xs.nucleon_couplings`; the last two depend on the flavor).
         time_efficiency: apply ε_T to CEvNS, BRN and NIN (False gives the paper's convention
             for quoting event counts).
+        physics: the physics models (:mod:`cevns_bayes.physics.plugins`; names or
+            instances, registered or not) whose parameters the graph understands; ``None``
+            takes the built-in ones (⟨σ⟩_Φ, sin²θ_W, the flavored scales, NSI).
         arrival_time_us: t_rec of the flux's time zero; ``None`` takes the flux's own
             (0 for the 2021 time axis) or, for times relative to a modelled pulse, fits the
             pulse centre to the release's NIN time shape (:func:`fit_arrival_time_us`).
@@ -201,6 +204,7 @@ class ForwardModel:
         form_factor: str = "helm",
         couplings: str = "tree",
         time_efficiency: bool = True,
+        physics=None,
         arrival_time_us: float | None = None,
         recoil_step_kev: float = 0.5,
         recoil_tail_tolerance: float = RECOIL_TAIL_TOLERANCE,
@@ -221,6 +225,7 @@ class ForwardModel:
         for f in FIT_FLAVORS:  # validates the name
             xs.nucleon_couplings(c.SIN2_THETA_W_LOW_Q2, couplings, f)
         self.couplings = couplings
+        self._set_physics(physics)
         self.time_efficiency = bool(time_efficiency)
         if arrival_time_us is None:
             arrival_time_us = flux.arrival_time_us
@@ -236,7 +241,25 @@ class ForwardModel:
         self._precompute_time(time_step_us)
         self._precompute_backgrounds()
         self.observed = self.binning.histogram(release.events_c.pe, release.events_c.t_us)
-        self._compiled = None
+        self._compiled: dict[tuple[str, ...], object] = {}
+
+    def _set_physics(self, physics) -> None:
+        if physics is None:
+            physics = plugins.BUILTIN_MODELS
+        models = []
+        for m in physics:
+            m = plugins.get_physics_model(m) if isinstance(m, str) else m
+            if not isinstance(m, plugins.PhysicsModel):
+                raise ConfigError(f"physics: expected a physics model or its name, got {m!r}")
+            if m.name not in (x.name for x in models):
+                models.append(m)
+        #: the physics models in the graph (:mod:`cevns_bayes.physics.plugins`)
+        self.physics: tuple[plugins.PhysicsModel, ...] = tuple(models)
+        names = [p.name for p in CORE_PARAMETERS]
+        for m in self.physics:
+            names += [p.name for p in m.parameters]
+        #: every parameter the graph understands: the core, then the physics models'
+        self.parameter_names: tuple[str, ...] = tuple(names)
 
     # ------------------------------------------------------------------ precomputation
     def _kinematic_table(self, t_mev: np.ndarray) -> np.ndarray:
@@ -274,6 +297,11 @@ class ForwardModel:
         self._q_det = np.ascontiguousarray(q[:, :keep])
         self._fp_det = np.ascontiguousarray(fp[:, :keep])
         self._rate_coeff = np.ascontiguousarray(rate_coeff[..., :keep])
+        self._charge_sm_det = self._sm_charge_pieces(self._fp_det)
+        self._moment_det = self._moment_tables(
+            self.recoil_mev,
+            c.N_MOLECULES * c.FLUENCE_PER_FLAVOR_CM2 * step_mev * pref[:, None, None],
+        )
         # F_n depends on R_n alone on this fixed grid: a series in r_n_scale (RnSeries)
         self._fn_det_series = RnSeries(self.neutron_form_factor_exact, FORM_FACTOR_CHEBYSHEV_DEGREE)
         self._fn_det_coef = table_variable(self._fn_det_series.coef, "neutron_form_factor_coef")
@@ -337,6 +365,42 @@ class ForwardModel:
         )
         self._sig_coeff_t = table_variable(self._sig_coeff, "sigma_grid_coeff")
         self._flavor_weight = weight
+        self._sig_t = t
+        self._charge_sm_sig = self._sm_charge_pieces(self._sig_fp)
+        self._moment_sig = self._moment_tables(
+            t,
+            0.5 * pref[:, None, None] * w[None, None, :] / weight[None, :, None] / c.CM2_PER_1E40,
+        )
+
+    def _sm_charge_pieces(self, fp: np.ndarray):
+        """Q^SM = a + b F_n on a recoil grid with proton form factors ``fp`` (n_iso, n_T):
+        ``a = −2 g_V^p Z F_p`` (n_iso, n_flavor or 1, n_T) and ``b = −2 g_V^n N`` (n_iso, 1, 1),
+        at the nominal sin²θ_W in the spec's couplings convention (flavor axis of length 1
+        where the convention does not depend on the flavor)."""
+        flavors = FIT_FLAVORS if self.couplings in xs.FLAVOR_DEPENDENT_COUPLINGS else (None,)
+        gp = np.empty(len(flavors))
+        for j, f in enumerate(flavors):
+            gp[j], gn = xs.nucleon_couplings(c.SIN2_THETA_W_LOW_Q2, self.couplings, f)
+        z = np.array([iso.z for iso in self.isotopes], float)[:, None, None]
+        n = np.array([iso.n for iso in self.isotopes], float)[:, None, None]
+        a = -2.0 * gp[None, :, None] * z * fp[:, None, :]
+        return np.ascontiguousarray(a), -2.0 * gn * n
+
+    def _moment_tables(self, t_mev: np.ndarray, scale: np.ndarray) -> dict:
+        """``scale`` × K^m[i, f, k] for every moment of the physics models (name →
+        (n_iso, n_flavor, n_T) array; :func:`~cevns_bayes.physics.plugins.kinematic_moment`)."""
+        out = {}
+        for m in self.physics:
+            for key, moment in m.moments().items():
+                table = np.empty((len(self.isotopes), len(FIT_FLAVORS), t_mev.size))
+                for i, iso in enumerate(self.isotopes):
+                    for j, name in enumerate(FIT_FLAVORS):
+                        f = self.flux[name]
+                        table[i, j] = plugins.kinematic_moment(
+                            moment.kernel, name, f.energy_mev, f.energy_prob, t_mev, iso.mass_mev
+                        )
+                out[(m.name, key)] = np.ascontiguousarray(scale * table)
+        return out
 
     def sigma_sm_exact(self, r_n_scale) -> np.ndarray:
         """⟨σ⟩_SM per flavor (1e-40 cm², shape (n, 3)) at each R_n scale, on the full recoil
@@ -589,37 +653,78 @@ class ForwardModel:
             ]
         )
 
-    def _weak_charge_sq(self, p: Mapping, fp: np.ndarray, fn):
-        """Q² per isotope and flavor, shape (n_iso, n_flavor, n_T).
+    def _context(self, p: Mapping, grid: str, fn) -> plugins.PhysicsContext:
+        """The :class:`~cevns_bayes.physics.plugins.PhysicsContext` of the detector's
+        (``"det"``) or the cross-section (``"sig"``) recoil grid, F_n given."""
+        q, fp, t = (
+            (self._q_det, self._fp_det, self.recoil_mev)
+            if grid == "det"
+            else (self._sig_q, self._sig_fp, self._sig_t)
+        )
+        return plugins.PhysicsContext(
+            p,
+            FIT_FLAVORS,
+            isotopes=self.isotopes,
+            z=np.array([iso.z for iso in self.isotopes], float)[:, None, None],
+            n=np.array([iso.n for iso in self.isotopes], float)[:, None, None],
+            mass_mev=np.array([iso.mass_mev for iso in self.isotopes], float)[:, None, None],
+            recoil_mev=t[None, None, :],
+            q_fm_inv=q[:, None, :],
+            f_p=fp[:, None, :],
+            f_n=fn[:, None, :],
+            couplings=self.couplings,
+        )
 
-        One charge per NSI flavor group (ν̄_μ shares ε_μμ with ν_μ), and per flavor where the
-        couplings convention depends on it (:data:`~cevns_bayes.physics.cross_section.
-        FLAVOR_DEPENDENT_COUPLINGS`)."""
-        s2w = self._param(p, "sin2_theta_w")
-        per_flavor = self.couplings in xs.FLAVOR_DEPENDENT_COUPLINGS
-        charges = {}
-        rows = []
-        for f in FIT_FLAVORS:
-            group = FLAVOR_GROUP[f]
-            key = (group, f if per_flavor else None)
-            if key not in charges:
-                eu = self._param(p, f"eps_{group}_u")
-                ed = self._param(p, f"eps_{group}_d")
-                charges[key] = pt.stack(
-                    [
-                        xs.weak_charge(iso.z, iso.n, fp[i], fn[i], s2w, eu, ed, self.couplings, f)
-                        ** 2
-                        for i, iso in enumerate(self.isotopes)
-                    ]
-                )
-            rows.append(charges[key])
-        return pt.stack(rows, axis=1)
+    def _rate(self, p: Mapping, grid: str, fn):
+        """Σ over isotopes of the rate coefficients times Q² plus the physics models' extra
+        terms, per flavor and recoil cell (shape (n_flavor, n_T)), on the detector's
+        (``"det"``: events per cell) or the cross-section grid (``"sig"``: 1e-40 cm² per cell
+        per nucleus; module docstring of :mod:`cevns_bayes.physics.plugins`)."""
+        a, b = self._charge_sm_det if grid == "det" else self._charge_sm_sig
+        coeff = self._rate_coeff if grid == "det" else self._sig_coeff_t
+        moments = self._moment_det if grid == "det" else self._moment_sig
+        ctx = self._context(p, grid, fn)
+        charge = a + b * fn[:, None, :]
+        for m in self.physics:
+            dq = m.charge(ctx)
+            if dq is not None:
+                charge = charge + dq
+        q2 = charge**2
+        rate = pt.sum(coeff * q2, axis=0)
+        for m in self.physics:
+            for key, amp in m.rate_terms(ctx, q2).items():
+                if key == plugins.CEVNS_MOMENT:
+                    table = coeff
+                else:
+                    if (m.name, key) not in moments:
+                        raise ConfigError(
+                            f"physics model {m.name!r}: rate term {key!r} is not among its "
+                            f"moments ({', '.join(m.moments()) or 'none'})"
+                        )
+                    table = moments[(m.name, key)]
+                rate = rate + pt.sum(table * amp, axis=0)
+        return rate
+
+    def flavor_scales(self, p: Mapping):
+        """The product of the physics models' flavor scales, shape (n_flavor,) (ones when no
+        model scales a flavor)."""
+        ctx = plugins.PhysicsContext(
+            p,
+            FIT_FLAVORS,
+            sigma_sm=lambda: self.flux_averaged_cross_section(p, sm=True)["total"],
+        )
+        scale = pt.ones(len(FIT_FLAVORS))
+        for m in self.physics:
+            x = m.flavor_scale(ctx)
+            if x is not None:
+                scale = scale * x
+        return scale
 
     def recoil_counts(self, p: Mapping):
-        """CEvNS events per recoil cell per flavor before the detector, shape (3, n_T)."""
+        """CEvNS events per recoil cell per flavor before the detector, shape (3, n_T) (the
+        flavor scales apart: :meth:`factors`)."""
         fn = self._fn_det_series.graph(self._param(p, "r_n_scale"), self._fn_det_coef)
-        q2 = self._weak_charge_sq(p, self._fp_det, fn)
-        return pt.sum(self._rate_coeff * q2, axis=0)
+        return self._rate(p, "det", fn)
 
     def mean_pe(self, p: Mapping):
         """Mean PE of each recoil cell at the quenching nuisances in ``p``."""
@@ -700,7 +805,7 @@ class ForwardModel:
         times = self.time_profiles(p)
         spectra = self.pe_spectra(p)
         norm = self._param(p, "cevns_norm") * self._param(p, "flux_norm")
-        flavor_norm = pt.stack([norm * self._param(p, FLAVOR_SCALE[f]) for f in FIT_FLAVORS])
+        flavor_norm = norm * self.flavor_scales(p)
         neutron_norm = pt.stack([self._param(p, f"{name}_norm") for name in ("brn", "nin")])
         pe = pt.concatenate(
             [spectra * flavor_norm[:, None], self._neutron_pe_rows * neutron_norm[:, None]]
@@ -735,15 +840,15 @@ class ForwardModel:
 
     def flux_averaged_cross_section(self, p: Mapping, sm: bool = False) -> dict:
         """⟨σ⟩ in 1e-40 cm² per nucleus (Cs/I average): ``total`` over the three flavors'
-        flux, ``mu`` over ν_μ + ν̄_μ, ``e`` over ν_e, and per flavor. ``sm=True`` uses the SM
-        couplings (sin²θ_W nominal, no NSI) at the R_n in ``p``: a function of R_n alone,
+        flux, ``mu`` over ν_μ + ν̄_μ, ``e`` over ν_e, and per flavor, with every physics model
+        at ``p`` (their flavor scales included). ``sm=True`` is the SM (the spec's couplings,
+        sin²θ_W nominal, no physics model) at the R_n in ``p``: a function of R_n alone,
         evaluated from its precomputed Chebyshev series."""
         if sm:
             per = self._sigma_sm_per_flavor(self._param(p, "r_n_scale"))
         else:
             fn = self._neutron_form_factor(self._sig_q, self._param(p, "r_n_scale"))
-            q2 = self._weak_charge_sq(p, self._sig_fp, fn)
-            per = pt.sum(self._sig_coeff_t * q2, axis=(0, 2))  # per flavor
+            per = pt.sum(self._rate(p, "sig", fn), axis=1) * self.flavor_scales(p)
         w = self._flavor_weight
         out = {f: per[j] for j, f in enumerate(FIT_FLAVORS)}
         out["total"] = pt.sum(per * w) / w.sum()
@@ -752,16 +857,25 @@ class ForwardModel:
         return out
 
     # ------------------------------------------------------------------ numeric helpers
-    def vector_to_dict(self, theta, names=None) -> dict:
-        """Split a 1-d tensor into named scalars (registry order unless ``names`` given)."""
-        names = names if names is not None else [q.name for q in PARAMETERS]
-        return {n: theta[i] for i, n in enumerate(names)}
+    def check_parameters(self, names) -> None:
+        """A :class:`ConfigError` for a name the graph does not understand."""
+        for name in names:
+            if name not in self.parameter_names:
+                owner = parameter_owner(name)  # unknown anywhere: that error
+                raise ConfigError(
+                    f"parameter {name!r} belongs to the physics model {owner!r}, which this "
+                    f"forward model was not built with (its models: "
+                    f"{', '.join(m.name for m in self.physics)})"
+                )
 
     def evaluate(self, values: Mapping[str, float] | None = None) -> dict[str, np.ndarray]:
         """Numeric components and ⟨σ⟩ at the given parameter values (nominal otherwise)."""
-        if self._compiled is None:
+        values = dict(values or {})
+        self.check_parameters(values)
+        names = tuple(sorted(values))
+        if names not in self._compiled:
             theta = pt.dvector("theta")
-            p = self.vector_to_dict(theta)
+            p = {n: theta[i] for i, n in enumerate(names)}
             comps = self.components(p)
             sig = self.flux_averaged_cross_section(p)
             sig_sm = self.flux_averaged_cross_section(p, sm=True)
@@ -771,11 +885,11 @@ class ForwardModel:
                 sig["e"],
                 sig_sm["total"],
             ]
-            self._compiled = compile_function([theta], outs, hot=False)
-        vec = np.array([(values or {}).get(q.name, q.nominal) for q in PARAMETERS], float)
-        for name in values or {}:
-            get_parameter(name)
-        res = self._compiled(vec)
+            self._compiled[names] = compile_function(
+                [theta], outs, hot=False, on_unused_input="ignore"
+            )
+        vec = np.array([float(values[n]) for n in names], float)
+        res = self._compiled[names](vec)
         out = {k: np.asarray(v) for k, v in zip(COMPONENTS, res[: len(COMPONENTS)])}
         out["cevns"] = sum(out[k] for k in CEVNS_COMPONENTS)
         out["sigma_total_1e40cm2"] = float(res[-4])

@@ -1,7 +1,11 @@
-"""The registry of forward-model parameters: names, nominal values, units, bounds, labels.
+"""The registry of parameters: names, nominal values, units, bounds, labels, roles.
 
-Every parameter the forward graph understands is listed here once, with the facts that do not
-depend on an analysis. Analyses (``models/*.toml``) choose which are free, which are parameters
+Every parameter a forward model understands is listed here once, with the facts that do not
+depend on an analysis. The detector, flux and background parameters (the nuisances) and the
+CEvNS normalization are the core, defined in this module; the physics parameters (⟨σ⟩_Φ,
+sin²θ_W, the flavored scales, the NSI couplings, and whatever a user adds) are declared by the
+physics models that use them (:mod:`cevns_bayes.physics.plugins`) and registered here when the
+model is registered. Analyses (``models/*.toml``) choose which are free, which are parameters
 of interest, and their priors; the priors (and the constraint terms of the profile likelihood,
 which are the same priors) live only there (:class:`~cevns_bayes.model.statistical.
 StatisticalModel`).
@@ -9,12 +13,17 @@ StatisticalModel`).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from cevns_bayes import constants as c
 from cevns_bayes.errors import ConfigError
+
+#: What a parameter usually is (:class:`Parameter`)
+ROLES = ("poi", "nuisance", "internal")
+_NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -28,60 +37,55 @@ class Parameter:
         description: what it is.
         lower, upper: the physical range (None: unbounded); a prior must stay inside it.
         label: the axis label of figures.
+        role: ``"poi"`` (a physics parameter, usually a parameter of interest), ``"nuisance"``
+            (a systematic) or ``"internal"`` (set by the package, e.g. the CEvNS
+            normalization, which specs may only fix). A spec may free a ``poi`` or
+            ``nuisance`` parameter in either table: the role is what it usually is.
+        nominal: ``None`` when the value is the prediction of the model itself (⟨σ⟩_Φ is
+            the SM one unless given).
     """
 
     name: str
-    nominal: float
+    nominal: float | None
     unit: str
     description: str
     lower: float | None = None
     upper: float | None = None
     label: str = ""
+    role: str = "poi"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME_RE.fullmatch(self.name):
+            raise ConfigError(f"parameter name {self.name!r} must match [a-z][a-z0-9_]*")
+        if self.role not in ROLES:
+            raise ConfigError(
+                f"parameter {self.name!r}: role {self.role!r} unknown; expected one of {ROLES}"
+            )
+        lo = -np.inf if self.lower is None else float(self.lower)
+        hi = np.inf if self.upper is None else float(self.upper)
+        if not lo < hi:
+            raise ConfigError(f"parameter {self.name!r}: lower {lo} must be below upper {hi}")
+        if self.nominal is not None and not (
+            np.isfinite(self.nominal) and lo <= float(self.nominal) <= hi
+        ):
+            raise ConfigError(
+                f"parameter {self.name!r}: nominal {self.nominal!r} must be finite and inside "
+                f"[{lo}, {hi}]"
+            )
 
 
-PARAMETERS: tuple[Parameter, ...] = (
-    # physics
+#: The core parameters: the CEvNS normalization and the systematics (nuisances) of the CsI
+#: analysis. Physics parameters come with their physics models (module docstring).
+CORE_PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "cevns_norm",
         1.0,
         "",
-        "multiplier of the CEvNS prediction (the xsec POI enters "
-        "through it as sigma / <sigma>_SM(R_n))",
+        "multiplier of the CEvNS prediction (1: the prediction of the spec's physics; 0: the "
+        "background-only hypothesis)",
         lower=0.0,
         label="CEvNS normalization",
-    ),
-    Parameter(
-        "sin2_theta_w",
-        c.SIN2_THETA_W_LOW_Q2,
-        "",
-        "weak mixing angle at low Q^2",
-        lower=0.0,
-        upper=1.0,
-        label=r"$\sin^2\theta_W$",
-    ),
-    Parameter(
-        "scale_mu",
-        1.0,
-        "",
-        "scale of the nu_mu and anti-nu_mu CEvNS rates",
-        lower=0.0,
-        label=r"$\sigma_\mu/\sigma_\mu^{SM}$",
-    ),
-    Parameter(
-        "scale_e",
-        1.0,
-        "",
-        "scale of the nu_e CEvNS rate",
-        lower=0.0,
-        label=r"$\sigma_e/\sigma_e^{SM}$",
-    ),
-    Parameter("eps_ee_u", 0.0, "", "vector NSI coupling eps_ee^u", label=r"$\varepsilon_{ee}^{u}$"),
-    Parameter("eps_ee_d", 0.0, "", "vector NSI coupling eps_ee^d", label=r"$\varepsilon_{ee}^{d}$"),
-    Parameter(
-        "eps_mumu_u", 0.0, "", "vector NSI coupling eps_mumu^u", label=r"$\varepsilon_{\mu\mu}^{u}$"
-    ),
-    Parameter(
-        "eps_mumu_d", 0.0, "", "vector NSI coupling eps_mumu^d", label=r"$\varepsilon_{\mu\mu}^{d}$"
+        role="internal",
     ),
     # systematics (nuisances)
     Parameter(
@@ -91,6 +95,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "neutrino flux normalization (0.0848 nu/flavor/POT +-10%)",
         lower=0.0,
         label="flux norm.",
+        role="nuisance",
     ),
     Parameter(
         "ssb_norm",
@@ -99,6 +104,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "steady-state background normalization (AC data, 2.1%)",
         lower=0.0,
         label="SSB norm.",
+        role="nuisance",
     ),
     Parameter(
         "brn_norm",
@@ -107,6 +113,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "beam-related neutron normalization (25%)",
         lower=0.0,
         label="BRN norm.",
+        role="nuisance",
     ),
     Parameter(
         "nin_norm",
@@ -115,6 +122,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "neutrino-induced neutron normalization (35%)",
         lower=0.0,
         label="NIN norm.",
+        role="nuisance",
     ),
     Parameter(
         "quench_pca0",
@@ -122,6 +130,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "sigma",
         "quenching PCA mode 0 (units of its 1 sigma)",
         label="quenching PCA 0 [σ]",
+        role="nuisance",
     ),
     Parameter(
         "quench_pca1",
@@ -129,6 +138,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "sigma",
         "quenching PCA mode 1 (units of its 1 sigma)",
         label="quenching PCA 1 [σ]",
+        role="nuisance",
     ),
     Parameter(
         "eff_pca",
@@ -136,6 +146,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "sigma",
         "energy-efficiency PCA mode (units of its 1 sigma)",
         label="efficiency PCA [σ]",
+        role="nuisance",
     ),
     Parameter(
         "r_n_scale",
@@ -145,6 +156,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         lower=0.5,
         upper=1.5,
         label=r"$R_n/R_n^{nom}$",
+        role="nuisance",
     ),
     Parameter(
         "timing_offset_us",
@@ -154,29 +166,59 @@ PARAMETERS: tuple[Parameter, ...] = (
         lower=-1.0,
         upper=1.0,
         label="timing offset [µs]",
+        role="nuisance",
     ),
 )
 
-PARAMETER_NAMES: tuple[str, ...] = tuple(p.name for p in PARAMETERS)
-_BY_NAME = {p.name: p for p in PARAMETERS}
+_BY_NAME: dict[str, Parameter] = {p.name: p for p in CORE_PARAMETERS}
+#: name -> the physics model that declared it (absent for the core)
+_OWNER: dict[str, str] = {}
 
 
-#: Parameters of interest that are not forward-model parameters but map onto them (the
-#: statistical model's job): name -> (unit, description, label)
-MAPPED_POIS: dict[str, tuple[str, str, str]] = {
-    "sigma": (
-        "1e-40 cm2",
-        "flux-averaged CEvNS cross section <sigma>_Phi (enters as cevns_norm = sigma / "
-        "<sigma>_SM(R_n))",
-        r"$\langle\sigma\rangle_\Phi$ [$10^{-40}$ cm$^2$]",
-    ),
-}
+def register_parameters(parameters: Iterable[Parameter], owner: str) -> None:
+    """Add the parameters a physics model declares (:mod:`cevns_bayes.physics.plugins` calls
+    this when a model is registered); a name already taken by another owner is an error."""
+    parameters = tuple(parameters)
+    for par in parameters:
+        if not isinstance(par, Parameter):
+            raise ConfigError(
+                f"physics model {owner!r}: parameters must be Parameter objects, got {par!r}"
+            )
+        taken = _BY_NAME.get(par.name)
+        if taken is not None and _OWNER.get(par.name) != owner:
+            who = _OWNER.get(par.name, "the core registry")
+            raise ConfigError(
+                f"physics model {owner!r}: parameter {par.name!r} is already declared by {who}"
+            )
+    for par in parameters:
+        _BY_NAME[par.name] = par
+        _OWNER[par.name] = owner
+
+
+def unregister_parameters(owner: str) -> None:
+    """Remove the parameters of one physics model (when it is replaced or unregistered)."""
+    for name in [n for n, o in _OWNER.items() if o == owner]:
+        del _BY_NAME[name]
+        del _OWNER[name]
+
+
+def all_parameters() -> tuple[Parameter, ...]:
+    """Every registered parameter: the core, then each physics model's in registration order."""
+    return tuple(_BY_NAME.values())
+
+
+def parameter_names() -> tuple[str, ...]:
+    return tuple(_BY_NAME)
+
+
+def parameter_owner(name: str) -> str | None:
+    """The physics model that declared ``name`` (None for a core parameter)."""
+    get_parameter(name)
+    return _OWNER.get(name)
 
 
 def parameter_facts(name: str) -> tuple[str, str, str]:
-    """(unit, description, label) of a forward-model parameter or a mapped POI."""
-    if name in MAPPED_POIS:
-        return MAPPED_POIS[name]
+    """(unit, description, label) of a parameter."""
     par = get_parameter(name)
     return par.unit, par.description, par.label or name
 
@@ -186,20 +228,14 @@ def get_parameter(name: str) -> Parameter:
         return _BY_NAME[name]
     except KeyError:
         raise ConfigError(
-            f"unknown parameter {name!r}; known: {', '.join(PARAMETER_NAMES)}"
+            f"unknown parameter {name!r}; known: {', '.join(parameter_names())}"
         ) from None
 
 
-def nominal_values() -> dict[str, float]:
-    return {p.name: p.nominal for p in PARAMETERS}
-
-
-def nominal_vector() -> np.ndarray:
-    return np.array([p.nominal for p in PARAMETERS], float)
-
-
-def vector_from_dict(values: dict[str, float]) -> np.ndarray:
-    """Parameter vector in registry order: nominal values updated with ``values``."""
-    for name in values:
-        get_parameter(name)
-    return np.array([values.get(p.name, p.nominal) for p in PARAMETERS], float)
+def parameter_bounds(name: str) -> tuple[float, float]:
+    """Allowed range of a parameter (±inf where unbounded)."""
+    p = get_parameter(name)
+    return (
+        -np.inf if p.lower is None else float(p.lower),
+        np.inf if p.upper is None else float(p.upper),
+    )

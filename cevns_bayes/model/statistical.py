@@ -6,8 +6,10 @@ only place where they are put together:
 
 * the parameter list (POIs, then nuisances) with their roles, units, labels, bounds, initial
   values and priors (the spec's, the one source of truth);
-* the mapping from the parameters to the forward model's (``sigma`` → ``cevns_norm =
-  sigma / <sigma>_SM(R_n)``; the spec's fixed values);
+* the mapping from the parameters to the forward model's (the spec's fixed values; the
+  physics parameters go to the physics models of the forward graph,
+  :mod:`cevns_bayes.physics.plugins`, e.g. ``sigma`` scales the rate by
+  ``sigma / <sigma>_SM(R_n)``);
 * ln L(θ; data), binned Poisson, with the data always passed in; the nuisance constraint
   terms (the same priors, as −½ z² up to constants, centred on global observables that
   frequentist toys re-draw); their sum and gradient;
@@ -42,10 +44,6 @@ from cevns_bayes.model.compile import compile_function
 from cevns_bayes.model.forward import COMPONENTS, ForwardModel
 from cevns_bayes.model.likelihood import log_factorial_sum, poisson_loglike
 from cevns_bayes.model.parameters import parameter_facts
-
-#: The POI that is not a forward-model parameter: ⟨σ⟩_Φ in 1e-40 cm², entering as
-#: ``cevns_norm = sigma / <sigma>_SM(R_n)`` (R_n moves the spectral shape, not the norm)
-SIGMA = "sigma"
 
 
 @dataclass(frozen=True)
@@ -107,19 +105,13 @@ def forward_parameters(
 ) -> dict:
     """Forward-model parameters from POI and nuisance values (tensors or numbers).
 
-    The spec's fixed values, every nuisance, every POI that is a forward-model parameter, and
-    ``sigma`` (⟨σ⟩_Φ, 1e-40 cm²) as ``cevns_norm = sigma / <sigma>_SM(R_n)``. ``signal_scale``
-    (a tensor) multiplies the CEvNS normalization: 0 is the background-only hypothesis.
+    The spec's fixed values, then every POI and nuisance (the forward graph's physics models
+    turn them into the rate). ``signal_scale`` (a tensor) multiplies the CEvNS normalization:
+    0 is the background-only hypothesis.
     """
     p: dict[str, Any] = {k: pt.as_tensor_variable(float(v)) for k, v in spec.fixed.items()}
-    for name in spec.nuisances:
+    for name in (*spec.pois, *spec.nuisances):
         p[name] = values[name]
-    for name in spec.pois:
-        if name != SIGMA:
-            p[name] = values[name]
-    if SIGMA in spec.pois:
-        sigma_sm = forward.flux_averaged_cross_section(p, sm=True)["total"]
-        p["cevns_norm"] = values[SIGMA] / sigma_sm
     if signal_scale is not None:
         p["cevns_norm"] = p.get("cevns_norm", pt.constant(1.0)) * signal_scale
     return p
@@ -144,6 +136,13 @@ class StatisticalModel:
             raise ConfigError(
                 f"forward-model options {sorted(forward_options)} given with a forward model"
             )
+        missing = [m for m in spec.physics_models if m not in (x.name for x in forward.physics)]
+        if missing:
+            raise ConfigError(
+                f"{spec.name}: the forward model lacks the physics model(s) {missing} the spec "
+                f"uses (build it with physics={list(spec.physics_models)})"
+            )
+        forward.check_parameters((*spec.pois, *spec.nuisances, *spec.fixed))
         self.spec = spec
         self.forward = forward
         self.poi_names: tuple[str, ...] = tuple(spec.pois)
