@@ -14,12 +14,8 @@ from scipy import integrate, stats
 from cevns_bayes import constants as c
 from cevns_bayes.errors import ConfigError
 from cevns_bayes.inference.bayes import build_forward_model
-from cevns_bayes.inference.grid import (
-    GridResult,
-    LaplaceGrid,
-    posterior_grid,
-    weak_charge_sign_label_points,
-)
+from cevns_bayes.inference.grid import GridResult, LaplaceGrid, posterior_grid
+from cevns_bayes.inference.modes import weak_charge_sign_label_points
 from cevns_bayes.model.forward import COMPONENTS
 from cevns_bayes.physics.cross_section import nucleon_couplings
 from cevns_bayes.spec import load_spec
