@@ -142,21 +142,19 @@ class GridResult:
             **self.meta,
         }
 
-    def save_npz(self, path) -> None:
-        from cevns_bayes.output import atomic_path
-
-        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.savez_compressed(
-                fh,
-                poi_names=np.array(self.poi_names),
-                nuisance_names=np.array(self.nuisance_names),
-                log_posterior=self.log_posterior,
-                log_joint_max=self.log_joint_max,
-                log_like_max=self.log_like_max,
-                nuisance_best=self.nuisance_best,
-                labels=self.labels.astype(str),
-                **{f"axis_{i}": a for i, a in enumerate(self.axes)},
-            )
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The grid as named arrays (the contents of ``grid.npz``:
+        :func:`cevns_bayes.output.write_npz`)."""
+        return {
+            "poi_names": np.array(self.poi_names),
+            "nuisance_names": np.array(self.nuisance_names),
+            "log_posterior": self.log_posterior,
+            "log_joint_max": self.log_joint_max,
+            "log_like_max": self.log_like_max,
+            "nuisance_best": self.nuisance_best,
+            "labels": self.labels.astype(str),
+            **{f"axis_{i}": a for i, a in enumerate(self.axes)},
+        }
 
 
 class LaplaceGrid:
