@@ -5,7 +5,9 @@ The data flow follows the package layout::
     data/ -> cevns_bayes.io (load, validate) -> cevns_bayes.physics (flux, cross section)
           -> cevns_bayes.detector (quenching, smearing, efficiency)
           -> cevns_bayes.model (expected counts as a pytensor graph; the statistical model)
-          -> inference -> report / plots
+          -> cevns_bayes.inference (NUTS, profile likelihood, grid)
+          -> cevns_bayes.workflows (runs that write results; figures from cevns_bayes.plots)
+          -> cevns_bayes.report
 
 In three lines::
 

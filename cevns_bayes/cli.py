@@ -185,39 +185,17 @@ def cmd_predict(args) -> int:
 
 
 def cmd_plot_prediction(args) -> int:
-    import matplotlib.pyplot as plt
-
-    from cevns_bayes.output import save_figure
-    from cevns_bayes.plots import prediction as plots
+    from cevns_bayes.workflows.prediction import write_prediction_plots
 
     _check_out(Path(args.out), folder=True)
-    model = _build(args)
-    values = model.evaluate()
-    comps = {
-        k: values[k] for k in ("ssb", "brn", "nin", "cevns_nu_mu", "cevns_nu_mu_bar", "cevns_nu_e")
-    }
-    b = model.binning
-    ac = b.histogram(model.release.events_ac.pe, model.release.events_ac.t_us)
-    out = Path(args.out)
-    figures = {
-        "prediction_projections.png": plots.prediction_projections(
-            b.pe_edges, b.t_edges_us, model.observed, comps
-        ),
-        "residual_over_ssb.png": plots.residual_over_ssb(
-            b.pe_edges, b.t_edges_us, model.observed, comps
-        ),
-        "data_c_vs_ac.png": plots.data_c_vs_ac(b.pe_edges, b.t_edges_us, model.observed, ac),
-    }
-    for name, fig in figures.items():
-        save_figure(fig, out / name)
-        plt.close(fig)
-        print(f"wrote {out / name}")
+    for path in write_prediction_plots(_build(args), args.out):
+        print(f"wrote {path}")
     return 0
 
 
 def cmd_sample(args) -> int:
-    from cevns_bayes.inference.run import run_sampling
     from cevns_bayes.spec import load_spec
+    from cevns_bayes.workflows.analysis import run_sampling
 
     spec = load_spec(args.model)
     out = Path(args.out) if args.out else Path("results") / spec.name
@@ -243,8 +221,8 @@ def cmd_sample(args) -> int:
 
 
 def cmd_profile(args) -> int:
-    from cevns_bayes.inference.run import run_profile_analysis
     from cevns_bayes.spec import load_spec
+    from cevns_bayes.workflows.analysis import run_profile_analysis
 
     spec = load_spec(args.model)
     out = Path(args.out) if args.out else Path("results") / spec.name
@@ -297,24 +275,15 @@ def cmd_report(args) -> int:
 
 
 def cmd_budget(args) -> int:
-    from cevns_bayes.inference.budget import budget_figure, budget_table_markdown, difference_budget
-    from cevns_bayes.output import atomic_path, save_figure, write_json
     from cevns_bayes.spec import load_spec
+    from cevns_bayes.workflows.budget import budget_table_markdown, difference_budget, write_budget
 
     spec = load_spec(args.model)
     out = Path(args.out) if args.out else Path("results") / spec.name
     _check_out(out, folder=True)
     doc = difference_budget(spec, data_dir=args.data_dir, flux=args.flux, progress=True)
-    write_json(out / "budget.json", doc)
-    table = budget_table_markdown(doc)
-    with atomic_path(out / "budget.md") as tmp:
-        tmp.write_text(table + "\n")
-    import matplotlib.pyplot as plt
-
-    fig = budget_figure(doc)
-    save_figure(fig, out / "budget.png")
-    plt.close(fig)
-    print(table)
+    write_budget(doc, out)
+    print(budget_table_markdown(doc))
     print(f"\nwrote {out}/budget.json, budget.md, budget.png")
     return 0
 

@@ -1,5 +1,6 @@
-"""Writing results: always to a temporary file beside the target, then an atomic rename, so an
-interrupted run never leaves a half-written file behind."""
+"""The output layer: every result file (JSON, NetCDF, NumPy archives, figures, Markdown) is
+written through :func:`atomic_path`, to a temporary file beside the target and then an atomic
+rename, so an interrupted run never leaves a half-written file behind."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +64,28 @@ def write_json(path: str | Path, obj: Any) -> Path:
     return Path(path)
 
 
+def write_npz(path: str | Path, arrays: Mapping[str, Any]) -> Path:
+    """Write named arrays as a compressed NumPy archive (``.npz``), atomically."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    return Path(path)
+
+
 def save_figure(fig, path: str | Path, dpi: int = 130) -> Path:
     """Save a matplotlib figure atomically (format from the suffix of ``path``)."""
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
     return path
+
+
+def save_figures(figures: Mapping[str, Any], folder: str | Path, dpi: int = 130) -> list[Path]:
+    """Save each figure of ``{file name: figure}`` into ``folder`` (:func:`save_figure`) and
+    close it; returns the paths in order."""
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for name, fig in figures.items():
+        paths.append(save_figure(fig, Path(folder) / name, dpi=dpi))
+        plt.close(fig)
+    return paths

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from cevns_bayes.errors import ConfigError
-from cevns_bayes.output import save_figure, write_json
+from cevns_bayes.io import load_published
+from cevns_bayes.output import atomic_path, save_figures, write_json
 
 ANALYSES = ("xsec", "weak_mixing", "flavored", "flavored_giunti", "nsi_ee", "nsi_ee_mumu")
 
@@ -44,8 +45,6 @@ def _fmt(v, digits: int = 4) -> str:
 def compare_analysis(results: str | Path, name: str, *, plots: bool = True) -> dict[str, Any]:
     """Rows (one per POI) of Bayesian, profile and published intervals; writes
     ``compare.json``, ``compare.md`` and overlay figures into ``<results>/<name>/``."""
-    from cevns_bayes.inference.run import load_published
-
     folder = Path(results) / name
     summary = _read_json(folder / "summary.json", f"cevns-bayes sample {name}")
     prof = _read_json(folder / "profile.json", f"cevns-bayes profile {name}")
@@ -94,39 +93,30 @@ def compare_analysis(results: str | Path, name: str, *, plots: bool = True) -> d
         doc["figures"] = _compare_figures(folder, summary, prof, rows)
     write_json(folder / "compare.json", doc)
     md = folder / "compare.md"
-    from cevns_bayes.output import atomic_path
-
     with atomic_path(md) as tmp:
         tmp.write_text(compare_markdown(doc) + "\n")
     return doc
 
 
 def _compare_figures(folder: Path, summary, prof, rows) -> list[str]:
+    """Read the draws and scans of ``folder``, draw the overlays
+    (:mod:`cevns_bayes.plots.compare`) and save them; returns their file names."""
     import arviz as az
-    import matplotlib.pyplot as plt
 
-    from cevns_bayes.plots import profile as pp
+    from cevns_bayes.plots import compare as plots
 
     idata = az.from_netcdf(folder / "posterior.nc")
     scans = np.load(folder / "profile_scans.npz")
-    out = []
+    figs = {}
     pois = list(summary["pois"])
     for row in rows:
         poi = row["poi"]
         if f"{poi}_grid" not in scans:
             continue
-
-        class _Scan:  # the minimal scan interface the plot needs
-            pass
-
-        scan = _Scan()
-        scan.grid = scans[f"{poi}_grid"]
-        scan.delta_chi2 = scans[f"{poi}_delta_chi2"]
-        scan.poi = poi
-        draws = idata.posterior[poi].values.ravel()
-        fig = pp.posterior_vs_profile(
-            draws,
-            scan,
+        figs[f"compare_{poi}.png"] = plots.posterior_vs_profile_1d(
+            idata.posterior[poi].values.ravel(),
+            scans[f"{poi}_grid"],
+            scans[f"{poi}_delta_chi2"],
             poi,
             {
                 "hdi_68": row["hdi_68"],
@@ -135,43 +125,23 @@ def _compare_figures(folder: Path, summary, prof, rows) -> list[str]:
             },
             row["units"],
         )
-        fname = f"compare_{poi}.png"
-        save_figure(fig, folder / fname)
-        plt.close(fig)
-        out.append(fname)
     if len(pois) == 2 and "delta_chi2_2d" in scans:
         post = idata.posterior
         xy = [post[p].values.ravel() for p in pois]
         axes = [scans["axis_0"], scans["axis_1"]]
-        fig = pp.contour_2d(
+        levels, dens = credible_levels_2d(xy[0], xy[1], axes, (0.68, 0.90))
+        figs["compare_2d.png"] = plots.posterior_over_profile_2d(
             axes,
             scans["delta_chi2_2d"],
             pois,
             best=[prof["best_fit"][p] for p in pois],
             sm=[1.0 if p.startswith("scale") else 0.0 for p in pois],
             posterior=xy,
-            title="profile regions over the posterior",
+            density=dens,
+            levels=levels,
         )
-        ax = fig.axes[0]
-        levels, dens = credible_levels_2d(xy[0], xy[1], axes, (0.68, 0.90))
-        xx, yy = np.meshgrid(*axes, indexing="ij")
-        ax.contour(
-            xx,
-            yy,
-            dens,
-            levels=sorted(levels),
-            colors=["m", "m"],
-            linestyles=[":", "-."],
-            linewidths=1.5,
-        )
-        ax.plot([], [], color="m", ls="-.", label="posterior 68% HPD")
-        ax.plot([], [], color="m", ls=":", label="posterior 90% HPD")
-        ax.legend(fontsize=7, loc="upper right")
-        fname = "compare_2d.png"
-        save_figure(fig, folder / fname)
-        plt.close(fig)
-        out.append(fname)
-    return out
+    save_figures(figs, folder)
+    return list(figs)
 
 
 def credible_levels_2d(x, y, axes, probs=(0.68, 0.90), smooth_cells: float = 1.0):
@@ -253,9 +223,6 @@ def compare_markdown(doc: dict[str, Any]) -> str:
 # --- the report -----------------------------------------------------------------------------------
 def write_report(results: str | Path, commands: list[str] | None = None) -> tuple[Path, Path]:
     """``report.md`` and ``report.html`` in ``results`` over every analysis found there."""
-    from cevns_bayes.inference.run import load_published
-    from cevns_bayes.output import atomic_path
-
     results = Path(results)
     found = [a for a in ANALYSES if (results / a / "compare.json").is_file()]
     if not found:
@@ -299,7 +266,7 @@ def write_report(results: str | Path, commands: list[str] | None = None) -> tupl
         md.append("")
         budget = folder / "budget.json"
         if budget.is_file():
-            from cevns_bayes.inference.budget import budget_table_markdown
+            from cevns_bayes.workflows.budget import budget_table_markdown
 
             md += [
                 f"### {name}: difference budget",

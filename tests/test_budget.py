@@ -1,5 +1,6 @@
-"""The difference budget of :mod:`cevns_bayes.inference.budget` (docs/physics.md §7): a reduced
-budget of ``xsec`` on the release data, its table and figure, and (slow) the full budget."""
+"""The difference budget of :mod:`cevns_bayes.workflows.budget` (docs/physics.md §7): a reduced
+budget of ``xsec`` on the release data, its table, figure (:mod:`cevns_bayes.plots.budget`) and
+files, and (slow) the full budget."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ import json
 
 import numpy as np
 import pytest
+from _figures import assert_drawn_png
 
 from cevns_bayes.errors import ConfigError
-from cevns_bayes.inference.budget import (
-    budget_figure,
+from cevns_bayes.plots.budget import budget_figure
+from cevns_bayes.spec import load_spec
+from cevns_bayes.workflows.budget import (
+    GROUPS,
     budget_table_markdown,
     difference_budget,
     variation_names,
+    write_budget,
 )
-from cevns_bayes.spec import load_spec
 
 FAST_VARIATIONS = ["time_efficiency_off", "nuisance_fixed:r_n_scale"]
 
@@ -181,7 +185,7 @@ def test_markdown_has_one_row_per_variation(small_budget):
 def test_figure_has_one_bar_per_variation(small_budget):
     import matplotlib.pyplot as plt
 
-    fig = budget_figure(small_budget)
+    fig = budget_figure(small_budget, GROUPS)
     try:
         ax = fig.axes[0]
         assert len(ax.patches) >= len(FAST_VARIATIONS)
@@ -189,6 +193,20 @@ def test_figure_has_one_bar_per_variation(small_budget):
         assert any(np.isclose(x, -small_budget["gap_to_published"]) for x in xs)
     finally:
         plt.close(fig)
+
+
+def test_write_budget_writes_json_markdown_and_figure(small_budget, tmp_path):
+    paths = write_budget(small_budget, tmp_path / "xsec")
+    names = ["budget.json", "budget.md", "budget.png"]
+    assert [p.name for p in paths] == names
+    assert sorted(p.name for p in (tmp_path / "xsec").iterdir()) == names  # no temporary files
+    assert json.loads((tmp_path / "xsec" / "budget.json").read_text()) == json.loads(
+        json.dumps(small_budget)
+    )
+    assert (tmp_path / "xsec" / "budget.md").read_text() == budget_table_markdown(
+        small_budget
+    ) + "\n"
+    assert_drawn_png(tmp_path / "xsec" / "budget.png")
 
 
 # --- the full budget ---------------------------------------------------------------------------

@@ -14,13 +14,10 @@ from scipy import integrate, stats
 from cevns_bayes import constants as c
 from cevns_bayes.errors import ConfigError
 from cevns_bayes.inference.bayes import build_forward_model
-from cevns_bayes.inference.grid import (
-    GridResult,
-    LaplaceGrid,
-    posterior_grid,
-    weak_charge_sign_label_points,
-)
+from cevns_bayes.inference.grid import GridResult, LaplaceGrid, posterior_grid
+from cevns_bayes.inference.modes import weak_charge_sign_label_points
 from cevns_bayes.model.forward import COMPONENTS
+from cevns_bayes.output import write_npz
 from cevns_bayes.physics.cross_section import nucleon_couplings
 from cevns_bayes.spec import load_spec
 
@@ -198,7 +195,7 @@ def test_grid_two_dimensional_mode_masses_split_analytically():
 
 def test_grid_result_saves_atomically(tmp_path, gaussian_1d):
     _, _, g = gaussian_1d
-    g.save_npz(tmp_path / "grid.npz")
+    write_npz(tmp_path / "grid.npz", g.arrays())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.npz"]
     with np.load(tmp_path / "grid.npz") as f:
         np.testing.assert_array_equal(f["log_posterior"], g.log_posterior)

@@ -165,8 +165,8 @@ def test_interval_at_a_parameter_bound(real_fit):
 
 def test_compare_and_report_pipeline(tmp_path, xsec):
     """sample (tiny) + profile + compare + report on xsec: tables and figures exist."""
-    from cevns_bayes.inference.run import run_profile_analysis, run_sampling
     from cevns_bayes.report import compare_analysis, write_report
+    from cevns_bayes.workflows.analysis import run_profile_analysis, run_sampling
 
     spec, model = xsec
     out = tmp_path / "xsec"

@@ -124,7 +124,7 @@ def reflection_group(spec) -> ReflectionGroup | None:
 
 def _canonical_image(group: ReflectionGroup, x: np.ndarray, couplings: str) -> np.ndarray:
     """Index of the image of each draw whose weak charges are all positive (or the first)."""
-    from cevns_bayes.inference.grid import weak_charge_sign_label_points
+    from cevns_bayes.inference.modes import weak_charge_sign_label_points
 
     n = x.shape[0]
     best = np.zeros(n, dtype=int)
@@ -615,7 +615,7 @@ def summarize(result: SampleResult, spec, *, tune: int | None = None) -> dict[st
         "timing_s": {"compile": result.compile_s, "sampling": result.sampling_s},
     }
     if "image" in post:
-        from cevns_bayes.inference.grid import weak_charge_sign_label_points
+        from cevns_bayes.inference.modes import weak_charge_sign_label_points
 
         x = np.stack([post[n].values.ravel() for n in spec.pois], axis=-1)
         labels = weak_charge_sign_label_points(

@@ -9,21 +9,15 @@ support, an exponential onto a half-line, the identity otherwise):
 with H = −∂²ℓ/∂u² at the maximum. Nothing here goes through PyMC: the log-likelihood is the
 forward graph's Poisson term and the priors are written directly from the spec, so agreement
 with the sampler tests the PyMC model as well as the sampler. The same scan also records the
-best nuisances and the maximum of the log joint (the "profile" of the posterior).
-
-Weak-charge sign labels
------------------------
-CEvNS depends on Q_α² only, so an NSI posterior has one band per sign pattern of the weak
-charges. :func:`weak_charge_sign_label_points` names the band of each point ("ee+", "ee-",
-"ee+,mumu-", ...) from the sign of Q_α summed over Cs and I at zero momentum transfer,
-"+" being the Standard-Model sign; mode masses are the posterior probability of each label.
+best nuisances and the maximum of the log joint (the "profile" of the posterior). Each point is
+labelled with the band it lies in (:mod:`cevns_bayes.inference.modes`).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +26,8 @@ import pytensor
 import pytensor.tensor as pt
 from scipy import optimize
 
-from cevns_bayes import constants as c
 from cevns_bayes.errors import ConfigError
+from cevns_bayes.inference.modes import weak_charge_sign_label_points
 from cevns_bayes.model.compile import compile_function
 from cevns_bayes.model.statistical import (  # noqa: F401  (re-exported)
     StatisticalModel,
@@ -41,57 +35,7 @@ from cevns_bayes.model.statistical import (  # noqa: F401  (re-exported)
     prior_logp_tensor,
 )
 from cevns_bayes.parallel import default_workers, map_forked
-from cevns_bayes.physics.cross_section import weak_charge
-
-#: flavor groups whose couplings can be POIs, and the POIs that move each group's weak charge
-_GROUP_POIS = {"ee": ("eps_ee_u", "eps_ee_d"), "mumu": ("eps_mumu_u", "eps_mumu_d")}
-#: the neutrino whose weak charge labels each group's bands
-_GROUP_FLAVOR = {"ee": "nu_e", "mumu": "nu_mu"}
-
-
-# --- weak-charge signs ---------------------------------------------------------------------------
-def weak_charge_sum(
-    values: Mapping[str, np.ndarray], group: str, couplings: str = "tree"
-) -> np.ndarray:
-    """Q_α (F = 1) summed over the CsI isotopes for flavor group ``"ee"`` or ``"mumu"`` (the
-    neutrino's charge, ν_e or ν_μ, where the couplings convention depends on the flavor)."""
-    s2w = np.asarray(values.get("sin2_theta_w", c.SIN2_THETA_W_LOW_Q2), float)
-    eu = np.asarray(values.get(f"eps_{group}_u", 0.0), float)
-    ed = np.asarray(values.get(f"eps_{group}_d", 0.0), float)
-    flavor = _GROUP_FLAVOR[group]
-    return sum(
-        weak_charge(iso.z, iso.n, 1.0, 1.0, s2w, eu, ed, couplings, flavor) for iso in c.ISOTOPES
-    )
-
-
-def weak_charge_sign_label_points(
-    poi_names: Sequence[str], values: np.ndarray, couplings: str = "tree"
-) -> np.ndarray:
-    """Band label of each point (rows of ``values``, columns in ``poi_names`` order).
-
-    Only the flavor groups whose couplings are among the POIs appear in a label; with none
-    (or only sin²θ_W, which cannot flip a sign inside [0, 1]) every label is ``"all"``.
-    """
-    arr = np.asarray(values, float)
-    if arr.ndim == 0 or arr.shape[-1] != len(poi_names):
-        raise ConfigError(
-            f"values of shape {arr.shape} have {arr.shape[-1] if arr.ndim else 0} columns "
-            f"(last axis) for the POIs {tuple(poi_names)}"
-        )
-    lead = arr.shape[:-1]
-    x = arr.reshape(-1, len(poi_names))
-    named = {n: x[:, i] for i, n in enumerate(poi_names)}
-    groups = [g for g, names in _GROUP_POIS.items() if any(n in named for n in names)]
-    if not groups:
-        return np.full(lead or (1,), "all", dtype=object)
-    parts = []
-    for g in groups:
-        q = weak_charge_sum(named, g, couplings)
-        parts.append(np.where(q >= 0, f"{g}+", f"{g}-"))
-    out = parts[0].astype(object)
-    for p in parts[1:]:
-        out = out + "," + p.astype(object)
-    return out.reshape(lead or (1,))
+from cevns_bayes.progress import point_counter
 
 
 # --- priors and unconstrained coordinates, written from the spec ----------------------------------
@@ -198,21 +142,19 @@ class GridResult:
             **self.meta,
         }
 
-    def save_npz(self, path) -> None:
-        from cevns_bayes.output import atomic_path
-
-        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-            np.savez_compressed(
-                fh,
-                poi_names=np.array(self.poi_names),
-                nuisance_names=np.array(self.nuisance_names),
-                log_posterior=self.log_posterior,
-                log_joint_max=self.log_joint_max,
-                log_like_max=self.log_like_max,
-                nuisance_best=self.nuisance_best,
-                labels=self.labels.astype(str),
-                **{f"axis_{i}": a for i, a in enumerate(self.axes)},
-            )
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The grid as named arrays (the contents of ``grid.npz``:
+        :func:`cevns_bayes.output.write_npz`)."""
+        return {
+            "poi_names": np.array(self.poi_names),
+            "nuisance_names": np.array(self.nuisance_names),
+            "log_posterior": self.log_posterior,
+            "log_joint_max": self.log_joint_max,
+            "log_like_max": self.log_like_max,
+            "nuisance_best": self.nuisance_best,
+            "labels": self.labels.astype(str),
+            **{f"axis_{i}": a for i, a in enumerate(self.axes)},
+        }
 
 
 class LaplaceGrid:
@@ -376,7 +318,7 @@ def posterior_grid(
         big = int(np.prod(shape)) >= PARALLEL_GRID_MIN_POINTS
         workers = default_workers(n_rows) if big else 1
     blocks = [r for r in np.array_split(np.arange(n_rows), max(1, min(workers, n_rows))) if r.size]
-    bar = _progress(int(np.prod(shape)), progressbar)
+    bar = point_counter(int(np.prod(shape)), progressbar)
     lap = LaplaceGrid(spec, model, observed)  # compiled once; forked workers share it
     if len(blocks) == 1:
         parts = [_grid_block(lap, axes, None, bar)]
@@ -440,32 +382,3 @@ def _grid_block(lap: LaplaceGrid, axes, rows, bar=None) -> dict[str, Any]:
         out = {k: v[None, ...] for k, v in out.items()}
     out["names"] = lap.nuisance_names
     return out
-
-
-def _serpentine(shape: tuple[int, ...]) -> list[tuple[int, ...]]:
-    """Cells of a 1-D or 2-D grid row by row, every other row backwards (each cell next to
-    the one before it)."""
-    if len(shape) == 1:
-        return [(i,) for i in range(shape[0])]
-    out = []
-    for i in range(shape[0]):
-        cols = range(shape[1]) if i % 2 == 0 else range(shape[1] - 1, -1, -1)
-        out.extend((i, j) for j in cols)
-    return out
-
-
-def _progress(total: int, enabled: bool):
-    if not enabled:
-        return lambda k: None
-    import sys
-
-    step = max(total // 50, 1)
-
-    def update(k: int) -> None:
-        if k % step == 0 or k == total:
-            sys.stderr.write(f"\rgrid {k}/{total} points")
-            if k == total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
-
-    return update

@@ -404,20 +404,21 @@ def profile_scan_2d(
     The rows of the first axis are split in contiguous blocks over ``workers`` forked
     processes (default: every core), each walking its block from the nominal nuisances.
     """
-    from cevns_bayes.inference.grid import _progress, _serpentine
+    from cevns_bayes.inference.scan import serpentine_order
     from cevns_bayes.parallel import default_workers, map_forked
+    from cevns_bayes.progress import point_counter
 
     a, b = (np.asarray(x, float) for x in axes)
     names = prof.poi_names
     shape = (a.size, b.size)
-    bar = _progress(a.size * b.size, progressbar)
+    bar = point_counter(a.size * b.size, progressbar)
     n_blocks = default_workers(a.size) if workers is None else max(1, min(workers, a.size))
     blocks = [r for r in np.array_split(np.arange(a.size), n_blocks) if r.size]
 
     def block(rows: np.ndarray) -> tuple[np.ndarray, int]:
         out = np.full((rows.size, b.size), np.nan)
         start, n0 = dict(prof.nominal), prof.nfcn
-        for i, j in _serpentine(out.shape):
+        for i, j in serpentine_order(out.shape):
             r = prof.fit({names[0]: a[rows[i]], names[1]: b[j]}, start, hesse=False)
             out[i, j] = r.nll
             start = r.values

@@ -1,5 +1,6 @@
 """Loading and validation of the shipped data: the CsI[Na] release text files, the SNS flux
-ROOT files, the 2021-derived flux shapes (text files) and their SHA-256 sums. Every problem with
+ROOT files, the 2021-derived flux shapes (text files), their SHA-256 sums, and the published
+numbers the results are compared with (:func:`load_published`). Every problem with
 an input file raises :class:`~cevns_bayes.errors.DataError` naming the file, the line or
 histogram, and what was expected.
 """
@@ -24,6 +25,7 @@ from cevns_bayes.io.flux import (
     read_flux,
     write_flux_2021_format,
 )
+from cevns_bayes.io.published import load_published
 from cevns_bayes.io.release import (
     RELEASE_FILES,
     BinnedShape,
@@ -56,6 +58,7 @@ __all__ = [
     "QuenchingCoefficients",
     "ReleaseData",
     "check_hashes",
+    "load_published",
     "load_release",
     "read_derived_flux_2021",
     "read_efficiency_coefficients",

@@ -8,7 +8,7 @@ from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
 from cevns_bayes.errors import DataError
-from cevns_bayes.io.release import _read_lines, _require_file
+from cevns_bayes.io.text import read_lines, require_file
 from cevns_bayes.paths import DEFAULT_DATA_DIR, DERIVED_FLUX_2021_DIR, FLUX_2018_FILE, SHA256SUMS
 
 __all__ = ["HashCheck", "check_hashes", "sha256_of"]
@@ -58,7 +58,7 @@ def sha256_of(path: str | Path) -> str:
 def _read_sums(sums_file: Path) -> list[tuple[int, str, str]]:
     """Parse a sums file into (line number, expected hex, relative path) entries."""
     entries: list[tuple[int, str, str]] = []
-    for lineno, line in enumerate(_read_lines(sums_file, "checksum file"), start=1):
+    for lineno, line in enumerate(read_lines(sums_file, "checksum file"), start=1):
         if not line.strip():
             continue
         match = _SUM_LINE.match(line.rstrip())
@@ -96,7 +96,7 @@ def check_hashes(
         DataError: the sums file is missing, unreadable, empty or has a malformed line (the
             message names the line), or a present file cannot be read.
     """
-    sums = _require_file(sums_file, "checksum file")
+    sums = require_file(sums_file, "checksum file")
     d, flux, derived = Path(data_dir), Path(flux_path), Path(derived_flux_dir)
     results: list[HashCheck] = []
     for _lineno, expected, rel in _read_sums(sums):

@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from cevns_bayes.errors import DataError
-from cevns_bayes.io.release import _finite_numbers, _parse_numbers, _read_lines, _require_file
+from cevns_bayes.io.text import finite_numbers, parse_numbers, read_lines, require_file
 from cevns_bayes.paths import DERIVED_FLUX_2021_DIR
 
 __all__ = [
@@ -165,7 +165,7 @@ def _parse_joint_numbers(p: Path, lineno: int, fields: list[str], meaning: str) 
     """The numbers of a 2D row (after its flavor name); the rows are too long to quote whole,
     so errors name the field."""
     expected = f"expected a flavor name, then {meaning})"
-    return _finite_numbers(p, lineno, fields, meaning, expected, first_field=2)
+    return finite_numbers(p, lineno, fields, meaning, expected, first_field=2)
 
 
 def _read_1d(
@@ -176,12 +176,12 @@ def _read_1d(
     ``#`` lines and blank lines are skipped; a comment whose first word is ``lo_name`` is the
     column header and must list ``lo_name hi_name`` then the four flavors in file order.
     """
-    p = _require_file(path, what)
+    p = require_file(path, what)
     columns = [lo_name, hi_name, *_FILE_FLAVORS]
     meaning = ", ".join(columns)
     rows: list[list[float]] = []
     linenos: list[int] = []
-    for lineno, line in enumerate(_read_lines(p, what), start=1):
+    for lineno, line in enumerate(read_lines(p, what), start=1):
         stripped = line.strip()
         if not stripped:
             continue
@@ -190,7 +190,7 @@ def _read_1d(
             if text.split()[:1] == [lo_name]:
                 _check_column_header(p, lineno, text, columns)
             continue
-        rows.append(_parse_numbers(p, lineno, line, len(columns), meaning))
+        rows.append(parse_numbers(p, lineno, line, len(columns), meaning))
         linenos.append(lineno)
     if not rows:
         raise DataError(f"{p}: {what} has no data lines (expected lines of {meaning})")
@@ -268,12 +268,12 @@ def read_joint_shapes(
             flavor not summing to 1 within 1e-4.
     """
     what = "2D flux-shape file"
-    p = _require_file(path, what)
+    p = require_file(path, what)
     n_fields = 3 + _JOINT_N_ENERGY
     meaning = f"t_low_ns, t_high_ns, then {_JOINT_N_ENERGY} energy-bin values"
     rows: dict[str, list[list[float]]] = {name: [] for name in _FILE_FLAVORS}
     linenos: dict[str, list[int]] = {name: [] for name in _FILE_FLAVORS}
-    for lineno, line in enumerate(_read_lines(p, what), start=1):
+    for lineno, line in enumerate(read_lines(p, what), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue

@@ -23,7 +23,7 @@ import numpy as np
 import uproot
 
 from cevns_bayes.errors import DataError
-from cevns_bayes.io.release import _require_file
+from cevns_bayes.io.text import require_file
 from cevns_bayes.paths import FLUX_2018_FILE
 
 __all__ = [
@@ -245,7 +245,7 @@ def read_flux(path: str | Path = FLUX_2018_FILE) -> FluxTables:
             names), a histogram of the wrong class or dimension, negative, non-finite or
             all-zero contents, or bad axes.
     """
-    p = _require_file(path, "flux file")
+    p = require_file(path, "flux file")
     try:
         file = uproot.open(p)
     except Exception as err:  # uproot raises OSError, ValueError, ... on non-ROOT input

@@ -8,7 +8,6 @@ quenching polynomial from nuclear-recoil energy in MeVnr to electron-equivalent 
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import NamedTuple
@@ -16,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from cevns_bayes.errors import ConfigError, DataError
+from cevns_bayes.io.text import parse_numbers, read_lines, require_file
 from cevns_bayes.paths import DEFAULT_DATA_DIR
 
 __all__ = [
@@ -132,72 +132,6 @@ class ReleaseData(NamedTuple):
 # low-level helpers
 
 
-def _require_file(path: str | Path, what: str) -> Path:
-    """Return ``path`` as a Path after checking it names an existing regular file."""
-    p = Path(path)
-    if not p.exists():
-        raise DataError(f"{p}: {what} not found (expected an existing file)")
-    if p.is_dir():
-        raise DataError(f"{p}: {what} is a directory (expected a file)")
-    if not p.is_file():
-        raise DataError(f"{p}: {what} is not a regular file")
-    return p
-
-
-def _read_lines(path: Path, what: str) -> list[str]:
-    """Read a text file as a list of lines (without line ends); OS/decoding errors -> DataError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise DataError(f"{path}: {what} is not a UTF-8 text file ({err.reason})") from err
-    except OSError as err:
-        raise DataError(f"{path}: cannot read {what}: {err.strerror or err}") from err
-    return text.splitlines()
-
-
-def _parse_numbers(path: Path, lineno: int, line: str, n: int, meaning: str) -> list[float]:
-    """Parse one whitespace-separated line of exactly ``n`` finite numbers.
-
-    ``meaning`` describes the expected columns in error messages.
-    """
-    fields = line.split()
-    if len(fields) != n:
-        raise DataError(
-            f"{path}: line {lineno}: expected {n} numbers ({meaning}), "
-            f"found {len(fields)} field(s): {line.strip()!r}"
-        )
-    return _finite_numbers(
-        path, lineno, fields, meaning, f"expected {n} numbers: {meaning}): {line.strip()!r}"
-    )
-
-
-def _finite_numbers(
-    path: Path,
-    lineno: int,
-    fields: list[str],
-    meaning: str,
-    expected: str,
-    first_field: int | None = None,
-) -> list[float]:
-    """The fields of one line as finite floats; errors name the file and line (and the field's
-    number when ``first_field``, the number of ``fields[0]``, is given). ``expected`` closes the
-    message of a field that is not a number, ``meaning`` that of a non-finite one."""
-    values: list[float] = []
-    for k, field in enumerate(fields, start=first_field or 1):
-        at = f"line {lineno}: field {k}" if first_field else f"line {lineno}"
-        try:
-            value = float(field)
-        except ValueError as err:
-            name = f"{at} {field!r}" if first_field else f"{at}: {field!r}"
-            raise DataError(f"{path}: {name} is not a number ({expected}") from err
-        if not math.isfinite(value):
-            raise DataError(
-                f"{path}: {at}: non-finite value {field!r} (expected finite numbers: {meaning})"
-            )
-        values.append(value)
-    return values
-
-
 def _read_table(
     path: str | Path, n_cols: int, what: str, meaning: str
 ) -> tuple[Path, np.ndarray, np.ndarray]:
@@ -206,14 +140,14 @@ def _read_table(
     Returns the checked path, a float64 array of shape (rows, n_cols) with at least one row,
     and the 1-based line number in the file of each row (for error messages).
     """
-    p = _require_file(path, what)
+    p = require_file(path, what)
     rows: list[list[float]] = []
     linenos: list[int] = []
-    for lineno, line in enumerate(_read_lines(p, what), start=1):
+    for lineno, line in enumerate(read_lines(p, what), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        rows.append(_parse_numbers(p, lineno, line, n_cols, meaning))
+        rows.append(parse_numbers(p, lineno, line, n_cols, meaning))
         linenos.append(lineno)
     if not rows:
         raise DataError(f"{p}: {what} has no data rows (expected lines of {n_cols} numbers)")
@@ -337,7 +271,7 @@ def _read_blocks(path: str | Path, what: str) -> tuple[Path, list[_Block]]:
     comments are ignored. Each header must be followed by exactly one line of 4 numbers before
     the next header or the end of the file.
     """
-    p = _require_file(path, what)
+    p = require_file(path, what)
     blocks: list[_Block] = []
     current: _Block | None = None
 
@@ -351,7 +285,7 @@ def _read_blocks(path: str | Path, what: str) -> tuple[Path, list[_Block]]:
             )
         blocks.append(block)
 
-    for lineno, line in enumerate(_read_lines(p, what), start=1):
+    for lineno, line in enumerate(read_lines(p, what), start=1):
         stripped = line.strip()
         if not stripped:
             continue
@@ -385,7 +319,7 @@ def _read_blocks(path: str | Path, what: str) -> tuple[Path, list[_Block]]:
                 f"(line {current.header_line}); expected exactly one line of "
                 f"{_N_COEFFICIENTS} coefficients per block"
             )
-        numbers = _parse_numbers(p, lineno, line, _N_COEFFICIENTS, "coefficients a b c d")
+        numbers = parse_numbers(p, lineno, line, _N_COEFFICIENTS, "coefficients a b c d")
         current = current._replace(values=np.asarray(numbers, dtype=np.float64), data_line=lineno)
     close(current)
     if not blocks:

@@ -1,8 +1,11 @@
-"""One sampling run of an analysis, end to end: model, NUTS, summary, figures, files.
+"""The sampling and profile-likelihood runs of an analysis, end to end: model, fit, summary,
+figures, files (``cevns-bayes sample`` and ``cevns-bayes profile``).
 
-Everything lands in one output folder, each file written atomically:
-``posterior.nc`` (ArviZ InferenceData), ``summary.json``, ``grid.npz`` (NSI grid reference)
-and the diagnostic PNGs. Used by ``cevns-bayes sample`` and the scripts in ``scripts/``.
+Everything lands in one output folder, each file written atomically through
+:mod:`cevns_bayes.output`: ``posterior.nc`` (ArviZ InferenceData), ``summary.json``, ``grid.npz``
+(NSI grid reference) and the diagnostic PNGs of a sampling run; ``profile.json``,
+``profile_scans.npz`` and the Δχ² / contour / residual PNGs of a profile run. The statistics
+are :mod:`cevns_bayes.inference`'s, the figures :mod:`cevns_bayes.plots`'.
 """
 
 from __future__ import annotations
@@ -15,16 +18,27 @@ from typing import Any
 import numpy as np
 
 from cevns_bayes.inference import bayes
+from cevns_bayes.io import load_published
+from cevns_bayes.output import atomic_path, save_figures, write_json, write_npz
 
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _folder(out_dir: str | Path) -> Path:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _forward_model(spec, data_dir, flux):
+    _log(f"[{spec.name}] building the forward model ...")
+    return bayes.build_forward_model(spec, data_dir=data_dir, flux=flux)
+
+
 def write_idata(idata, path: Path) -> Path:
     """InferenceData to NetCDF, atomically."""
-    from cevns_bayes.output import atomic_path
-
     with atomic_path(path) as tmp:
         idata.to_netcdf(str(tmp))
     return path
@@ -53,14 +67,10 @@ def run_sampling(
     ``grid_points`` (per POI) sets the Laplace grid reference computed for multimodal (NSI)
     specs (default 61; 0 skips it). Returns the summary document.
     """
-    from cevns_bayes.output import write_json
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _folder(out_dir)
     t0 = time.perf_counter()
     if model is None:
-        _log(f"[{spec.name}] building the forward model ...")
-        model = bayes.build_forward_model(spec, data_dir=data_dir, flux=flux)
+        model = _forward_model(spec, data_dir, flux)
     _log(f"[{spec.name}] compiling and sampling (NUTS, {backend or spec.sampler.backend}) ...")
     result = bayes.sample(
         spec,
@@ -85,7 +95,7 @@ def run_sampling(
         pts = grid_points or 61
         _log(f"[{spec.name}] grid reference: {pts}x{pts} Laplace posterior ...")
         grid = posterior_grid(spec, model, pts, observed=observed, progressbar=progressbar)
-        grid.save_npz(out / "grid.npz")
+        write_npz(out / "grid.npz", grid.arrays())
         doc["grid_reference"] = grid.to_dict()
         ref = doc["grid_reference"]["mode_masses"]
         nuts = doc.get("mode_masses", {})
@@ -102,15 +112,11 @@ def run_sampling(
 
 def write_plots(idata, spec, model, out: Path, *, grid=None, observed=None) -> list[Path]:
     """Rank, trace, pair, posterior-predictive (and NSI band) PNGs."""
-    import matplotlib.pyplot as plt
-
-    from cevns_bayes.output import save_figure
     from cevns_bayes.plots import posterior as pp
 
     post = idata.posterior
     pois = [f"{n}_folded" if f"{n}_folded" in post else n for n in spec.pois]
     strongest = bayes.strongest_nuisances(idata, spec)
-    paths = []
     figs = {
         "rank.png": pp.rank_plot(idata, pois + list(spec.nuisances)),
         "trace.png": pp.trace_plot(idata, pois + strongest),
@@ -125,21 +131,10 @@ def write_plots(idata, spec, model, out: Path, *, grid=None, observed=None) -> l
         )
     if len(spec.pois) == 2 and spec.sampler.multimodal != "none":
         figs["nsi_bands.png"] = pp.nsi_bands(idata, list(spec.pois), grid)
-    for name, fig in figs.items():
-        paths.append(save_figure(fig, out / name))
-        plt.close(fig)
-    return paths
+    return save_figures(figs, out)
 
 
 # --- profile likelihood ---------------------------------------------------------------------------
-def load_published() -> dict[str, Any]:
-    """The published numbers (cevns_bayes/published.json, with its citation)."""
-    import json
-    from importlib import resources
-
-    return json.loads(resources.files("cevns_bayes").joinpath("published.json").read_text())
-
-
 def run_profile_analysis(
     spec,
     out_dir: str | Path,
@@ -156,14 +151,11 @@ def run_profile_analysis(
     """Profile-likelihood fit, scans, significance and goodness of fit of ``spec``; writes
     ``profile.json``, ``profile_scans.npz`` and the figures to ``out_dir``."""
     from cevns_bayes.inference.profile import run_profile
-    from cevns_bayes.output import atomic_path, write_json
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _folder(out_dir)
     t0 = time.perf_counter()
     if model is None:
-        _log(f"[{spec.name}] building the forward model ...")
-        model = bayes.build_forward_model(spec, data_dir=data_dir, flux=flux)
+        model = _forward_model(spec, data_dir, flux)
     model_nt = bayes.build_forward_model(
         spec,
         data_dir=data_dir,
@@ -199,8 +191,7 @@ def run_profile_analysis(
     if result.scan_2d is not None:
         payload["axis_0"], payload["axis_1"] = result.scan_2d["axes"]
         payload["delta_chi2_2d"] = result.scan_2d["delta_chi2"]
-    with atomic_path(out / "profile_scans.npz") as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, **payload)
+    write_npz(out / "profile_scans.npz", payload)
     path = write_json(out / "profile.json", doc)
     if plots:
         write_profile_plots(result, spec, model, out, published)
@@ -209,9 +200,7 @@ def run_profile_analysis(
 
 
 def write_profile_plots(result, spec, model, out: Path, published) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    from cevns_bayes.output import save_figure
+    """Δχ² curves, the 2-D contour (two POIs) and the best-fit residual PNGs."""
     from cevns_bayes.plots import prediction as pred_plots
     from cevns_bayes.plots import profile as pp
 
@@ -241,43 +230,4 @@ def write_profile_plots(result, spec, model, out: Path, published) -> list[Path]
     figs["residual_best_fit.png"] = pred_plots.residual_over_ssb(
         b.pe_edges, b.t_edges_us, prof.observed, comps, title=f"{spec.name}: best fit"
     )
-    paths = []
-    for fname, fig in figs.items():
-        paths.append(save_figure(fig, out / fname))
-        plt.close(fig)
-    return paths
-
-
-def script_main(default_spec: str, description: str | None = None, argv=None) -> int:
-    """Entry point of the per-analysis scripts in ``scripts/``: sample one spec and print its
-    intervals and diagnostics as JSON (``cevns-bayes sample`` does the same)."""
-    import argparse
-    import json
-
-    from cevns_bayes.errors import CevnsBayesError
-    from cevns_bayes.spec import load_spec
-
-    parser = argparse.ArgumentParser(description=(description or "").splitlines()[0] or None)
-    parser.add_argument("--spec", default=default_spec, help="spec name or TOML path")
-    parser.add_argument("--out", default=f"results/{default_spec}")
-    parser.add_argument("--chains", type=int, default=None)
-    parser.add_argument("--draws", type=int, default=None)
-    parser.add_argument("--tune", type=int, default=None)
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--backend", choices=("pymc", "nutpie"), default=None)
-    args = parser.parse_args(argv)
-    try:
-        summary = run_sampling(
-            load_spec(args.spec),
-            args.out,
-            chains=args.chains,
-            draws=args.draws,
-            tune=args.tune,
-            seed=args.seed,
-            backend=args.backend,
-        )
-    except CevnsBayesError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(json.dumps({"pois": summary["pois"], "diagnostics": summary["diagnostics"]}, indent=1))
-    return 0
+    return save_figures(figs, out)

@@ -1,5 +1,7 @@
 """The difference budget (README, *Profile likelihood and the comparison*): how far each
-modelling choice moves the fitted POI.
+modelling choice moves the fitted POI. A workflow: many profile fits
+(:mod:`cevns_bayes.inference.profile`) under variations of the model, the table, and the files
+(:func:`write_budget`: ``budget.json``, ``budget.md``, ``budget.png``).
 
 For a spec with one parameter of interest, :func:`difference_budget` fits the profile-likelihood
 best value (MIGRAD + HESSE, :class:`~cevns_bayes.inference.profile.ProfileLikelihood`) for the
@@ -286,8 +288,7 @@ def difference_budget(
     """
     from cevns_bayes.inference import bayes
     from cevns_bayes.inference.profile import ProfileLikelihood
-    from cevns_bayes.inference.run import load_published
-    from cevns_bayes.io import load_release
+    from cevns_bayes.io import load_published, load_release
     from cevns_bayes.model import load_flux
     from cevns_bayes.model.parameters import get_parameter
     from cevns_bayes.paths import DEFAULT_DATA_DIR
@@ -582,59 +583,27 @@ def budget_table_markdown(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def budget_figure(doc: dict[str, Any]):
-    """Horizontal bars of the shifts, the nominal ±1σ band and the shift that would reach the
-    published value (published − nominal = −gap) as a vertical line."""
-    import cevns_bayes.plots.prediction  # noqa: F401, I001  (first: selects the Agg backend)
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch
+def write_budget(doc: dict[str, Any], out: str | Path) -> list[Path]:
+    """``budget.json``, ``budget.md`` (:func:`budget_table_markdown`) and ``budget.png``
+    (:func:`~cevns_bayes.plots.budget.budget_figure`) of a :func:`difference_budget` result in
+    folder ``out``."""
+    from cevns_bayes.output import atomic_path, save_figures, write_json
+    from cevns_bayes.plots.budget import budget_figure
 
-    rows = doc["rows"]
-    poi, units = doc["poi"], doc.get("units") or ""
-    err = doc["nominal"].get("error")
-    gap = doc.get("gap_to_published")
-    cmap = plt.get_cmap("tab10")
-    colors = {g: cmap(i) for i, g in enumerate(GROUPS)}
-    fig, ax = plt.subplots(figsize=(7.5, 0.32 * max(len(rows), 4) + 1.6))
-    y = np.arange(len(rows))
-    shifts = [r["shift"] if r.get("shift") is not None else 0.0 for r in rows]
-    bars = ax.barh(y, shifts, color=[colors.get(r["group"], "grey") for r in rows])
-    for bar, r in zip(bars, rows):
-        if not r.get("valid"):
-            bar.set_hatch("//")
-            bar.set_edgecolor("black")
-        if r.get("shift") is None:
-            ax.text(0, bar.get_y() + bar.get_height() / 2, " failed", va="center", fontsize=8)
-    ax.set_yticks(y, [r["variation"] for r in rows], fontsize=8)
-    ax.invert_yaxis()
-    handles = []
-    if err:
-        ax.axvspan(-err, err, color="grey", alpha=0.18, zorder=0)
-        handles.append(Patch(color="grey", alpha=0.3, label="nominal ±1σ (HESSE)"))
-    ax.axvline(0.0, color="black", lw=0.8)
-    if gap is not None:
-        line = ax.axvline(-gap, color="crimson", ls="--", lw=1.5)
-        line.set_label(f"published − nominal = {-gap:+.3g}")
-        handles.append(line)
-    seen = []
-    for r in rows:
-        if r["group"] not in seen:
-            seen.append(r["group"])
-    handles += [Patch(color=colors.get(g, "grey"), label=g) for g in seen]
-    ax.legend(handles=handles, fontsize=7, loc="best")
-    u = f" [{units}]" if units else ""
-    ax.set_xlabel(f"shift of the best {poi} from the nominal fit{u}")
-    nom = doc["nominal"]["best"]
-    ax.set_title(f"{doc['model']}: difference budget (nominal {poi} = {nom:.4g})", fontsize=10)
-    fig.tight_layout()
-    return fig
+    out = Path(out)
+    paths = [write_json(out / "budget.json", doc)]
+    with atomic_path(out / "budget.md") as tmp:
+        tmp.write_text(budget_table_markdown(doc) + "\n")
+    paths.append(out / "budget.md")
+    paths += save_figures({"budget.png": budget_figure(doc, GROUPS)}, out)
+    return paths
 
 
 __all__ = [
     "GROUPS",
-    "budget_figure",
     "budget_table_markdown",
     "difference_budget",
     "variation_list",
     "variation_names",
+    "write_budget",
 ]
