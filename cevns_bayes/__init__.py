@@ -13,8 +13,8 @@ In three lines::
 
     import cevns_bayes
     model = cevns_bayes.load_analysis("xsec")        # a shipped spec name or a TOML path
-    idata = model.sample(draws=1000)                  # arviz.InferenceData
-    result = model.profile()                          # best fit, scans, intervals
+    idata = cevns_bayes.sample(model, draws=1000)     # arviz.InferenceData
+    result = cevns_bayes.profile(model)               # best fit, scans, intervals
 
 A physics model of one's own is a :class:`PhysicsModel` registered with
 :func:`register_physics_model` (:mod:`cevns_bayes.physics.plugins`); a spec then frees its
@@ -47,7 +47,10 @@ __all__ = [
     "get_physics_model",
     "load_analysis",
     "physics_model_names",
+    "profile",
+    "pymc_model",
     "register_physics_model",
+    "sample",
     "unregister_physics_model",
 ]
 
@@ -59,3 +62,24 @@ def load_analysis(spec, **forward_options):
     from cevns_bayes.model.statistical import load_analysis as _load
 
     return _load(spec, **forward_options)
+
+
+def sample(model, **options):
+    """NUTS posterior of a statistical model (:func:`cevns_bayes.api.sample`)."""
+    from cevns_bayes.api import sample as _sample
+
+    return _sample(model, **options)
+
+
+def profile(model, **options):
+    """Profile-likelihood fit, scans and intervals (:func:`cevns_bayes.api.profile`)."""
+    from cevns_bayes.api import profile as _profile
+
+    return _profile(model, **options)
+
+
+def pymc_model(model, **options):
+    """The PyMC model of a statistical model (:func:`cevns_bayes.api.pymc_model`)."""
+    from cevns_bayes.api import pymc_model as _pymc_model
+
+    return _pymc_model(model, **options)

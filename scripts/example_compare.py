@@ -8,13 +8,12 @@ Copy this file and change it. Usage::
 """
 
 import argparse
-import json
-from importlib import resources
 
 import arviz as az
 import numpy as np
 
 import cevns_bayes
+from cevns_bayes.io import load_published
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("analysis", nargs="?", default="xsec")
@@ -25,9 +24,11 @@ ap.add_argument("--scan-points", type=int, default=41)
 args = ap.parse_args()
 
 model = cevns_bayes.load_analysis(args.analysis)
-idata = model.sample(draws=args.draws, tune=args.tune, chains=args.chains, progressbar=False)
-result = model.profile(scan_points=args.scan_points)
-published = json.loads(resources.files("cevns_bayes").joinpath("published.json").read_text())
+idata = cevns_bayes.sample(
+    model, draws=args.draws, tune=args.tune, chains=args.chains, progressbar=False
+)
+result = cevns_bayes.profile(model, scan_points=args.scan_points)
+published = load_published()  # the paper's numbers, shipped with the package
 print(f"{'POI':14s} {'posterior median [68% HDI]':32s} {'profile best [68%]':32s} published")
 for poi in model.poi_names:
     draws = idata.posterior[poi].values.ravel()

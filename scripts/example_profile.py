@@ -17,7 +17,7 @@ ap.add_argument("--plot", default=None, help="write the Δχ² curve of the firs
 args = ap.parse_args()
 
 model = cevns_bayes.load_analysis(args.analysis)
-result = model.profile(scan_points=args.scan_points)  # a ProfileResult
+result = cevns_bayes.profile(model, scan_points=args.scan_points)  # a ProfileResult
 print(result)
 doc = result.document
 for poi in model.poi_names:

@@ -26,7 +26,9 @@ args = ap.parse_args()
 
 model = cevns_bayes.load_analysis(args.analysis)  # the statistical model of the spec
 print(model)
-idata = model.sample(draws=args.draws, tune=args.tune, chains=args.chains, progressbar=False)
+idata = cevns_bayes.sample(
+    model, draws=args.draws, tune=args.tune, chains=args.chains, progressbar=False
+)
 
 # the ArviZ summary of the POIs and the nuisances: r-hat, bulk and tail ESS
 names = [n for n in model.parameter_names if n in idata.posterior]

@@ -98,11 +98,11 @@ def test_the_rate_change_matches_an_independent_numpy_computation(demo):
 def test_fitting_the_users_model_recovers_an_injected_moment_and_sets_a_limit(demo):
     truth = 60.0
     asimov = demo.expected({"mu_nu_demo": truth})
-    fit = demo.profile(data=asimov, scan_points=11)
+    fit = cevns_bayes.profile(demo, data=asimov, scan_points=11)
     assert fit.best.values["mu_nu_demo"] == pytest.approx(truth, rel=0.02)
     lo, hi = fit.interval("mu_nu_demo", "90")
     assert lo < truth < hi
-    observed = demo.profile(scan_points=11)
+    observed = cevns_bayes.profile(demo, scan_points=11)
     lo, hi = observed.interval("mu_nu_demo", "90")
     assert np.isfinite(hi) and 0.0 <= lo < hi < 200.0
     assert np.isfinite(demo.logpdf({"mu_nu_demo": 20.0}, demo.observed))

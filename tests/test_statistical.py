@@ -106,7 +106,7 @@ def test_every_consumer_builds_the_same_function(xsec):
     n = xsec.observed
     ref = xsec.logpdf(POINT, n) - xsec.logpdf(other, n)
 
-    pm_model = xsec.pymc_model(deterministics=False)
+    pm_model = cevns_bayes.pymc_model(xsec, deterministics=False)
     logp = pm_model.compile_logp(jacobian=False)
 
     def pm_point(v):

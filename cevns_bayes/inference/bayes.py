@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pytensor.tensor as pt
 
+from cevns_bayes.model import build_forward_model  # noqa: F401  (the spec -> forward model step)
 from cevns_bayes.model.compile import pytensor_mode
 from cevns_bayes.model.forward import CEVNS_COMPONENTS, COMPONENTS, ForwardModel
 from cevns_bayes.model.likelihood import poisson_loglike
@@ -53,31 +54,6 @@ _CEVNS_INDEX = [COMPONENTS.index(k) for k in CEVNS_COMPONENTS]
 
 #: Nuisances whose ranking by correlation with the POIs picks the pair-plot variables
 PAIR_PLOT_NUISANCES = 3
-
-
-def build_forward_model(
-    spec, *, data_dir=None, flux=None, release=None, neutrino_flux=None, **overrides
-):
-    """The forward model an analysis spec asks for (binning and model options).
-
-    ``overrides`` replace model options of the spec (e.g. ``time_efficiency=False``) or add
-    ForwardModel options (e.g. ``arrival_time_us``).
-    """
-    from cevns_bayes.model import build_model
-    from cevns_bayes.paths import DEFAULT_DATA_DIR
-    from cevns_bayes.physics.flux import DEFAULT_FLUX_SOURCE
-
-    opts = {**dict(spec.model), "physics": spec.physics_models, **overrides}
-    return build_model(
-        data_dir or DEFAULT_DATA_DIR,
-        flux or DEFAULT_FLUX_SOURCE,
-        spec.binning,
-        pulse_shape=opts.pop("pulse_shape", "gaussian"),
-        pulse_fwhm_ns=opts.pop("pulse_fwhm_ns", 378.0),
-        release=release,
-        neutrino_flux=neutrino_flux,
-        **opts,
-    )
 
 
 def cross_section_deterministic(spec, model: ForwardModel, p: Mapping, values: Mapping):

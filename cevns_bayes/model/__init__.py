@@ -73,7 +73,30 @@ def build_model(
     return ForwardModel(release, neutrino_flux, binning, **options)
 
 
+def build_forward_model(
+    spec, *, data_dir=None, flux=None, release=None, neutrino_flux=None, **overrides
+):
+    """The forward model an analysis spec asks for (binning and model options).
+
+    ``overrides`` replace model options of the spec (e.g. ``time_efficiency=False``) or add
+    ForwardModel options (e.g. ``arrival_time_us``). The graph holds the physics models the
+    spec uses (:attr:`~cevns_bayes.spec.AnalysisSpec.physics_models`).
+    """
+    opts = {**dict(spec.model), "physics": spec.physics_models, **overrides}
+    return build_model(
+        data_dir or DEFAULT_DATA_DIR,
+        flux or DEFAULT_FLUX_SOURCE,
+        spec.binning,
+        pulse_shape=opts.pop("pulse_shape", "gaussian"),
+        pulse_fwhm_ns=opts.pop("pulse_fwhm_ns", 378.0),
+        release=release,
+        neutrino_flux=neutrino_flux,
+        **opts,
+    )
+
+
 __all__ = [
+    "build_forward_model",
     "ANALYTIC_FLUX",
     "DEFAULT_FLUX_SOURCE",
     "DERIVED_2021_FLUX",

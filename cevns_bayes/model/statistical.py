@@ -124,12 +124,12 @@ class StatisticalModel:
         spec: the :class:`~cevns_bayes.spec.AnalysisSpec`.
         forward: its forward model (built from the spec's binning and model options when
             omitted; ``forward_options`` are then passed to
-            :func:`~cevns_bayes.inference.bayes.build_forward_model`).
+            :func:`~cevns_bayes.model.build_forward_model`).
     """
 
     def __init__(self, spec, forward: ForwardModel | None = None, **forward_options) -> None:
         if forward is None:
-            from cevns_bayes.inference.bayes import build_forward_model
+            from cevns_bayes.model import build_forward_model
 
             forward = build_forward_model(spec, **forward_options)
         elif forward_options:
@@ -306,35 +306,6 @@ class StatisticalModel:
         """ln L(θ; data) + ln π(θ): the unnormalized log posterior density at ``values``."""
         lp = self.logprior(values)
         return lp if not np.isfinite(lp) else self.loglike(values, data) + lp
-
-    # --- methods on the model ---------------------------------------------------------------
-    def sample(self, *, data=None, **options):
-        """NUTS posterior of this model (:func:`~cevns_bayes.inference.bayes.sample`; options
-        such as ``chains``, ``draws``, ``tune``, ``seed``, ``progressbar``); ``data`` replaces
-        the observed counts. Returns the ``arviz.InferenceData`` (posterior, sample stats,
-        prior, posterior predictive, observed and constant data)."""
-        from cevns_bayes.inference.bayes import sample
-
-        observed = None if data is None else self.check_data(data)
-        return sample(self.spec, self.forward, observed=observed, **options).idata
-
-    def profile(self, *, data=None, **options):
-        """Profile-likelihood fit, scans and intervals of every POI
-        (:func:`~cevns_bayes.inference.profile.run_profile`; options such as
-        ``scan_points``); ``data`` replaces the observed counts. Returns a
-        :class:`~cevns_bayes.inference.profile.ProfileResult`."""
-        from cevns_bayes.inference.profile import run_profile
-
-        observed = None if data is None else self.check_data(data)
-        return run_profile(self, observed=observed, **options)
-
-    def pymc_model(self, data=None, *, deterministics: bool = True):
-        """The PyMC model (coords ``pe_bin``, ``t_bin``, ``component``, ``flavor``; the
-        observed counts with dims ``(pe_bin, t_bin)``); ``data`` replaces the observed counts."""
-        from cevns_bayes.inference.bayes import build_pymc_model
-
-        observed = None if data is None else self.check_data(data)
-        return build_pymc_model(self.spec, self.forward, observed, deterministics=deterministics)
 
     def __repr__(self) -> str:
         return (
