@@ -45,8 +45,7 @@ import pytensor.tensor as pt
 from cevns_bayes.model import build_forward_model  # noqa: F401  (the spec -> forward model step)
 from cevns_bayes.model.compile import pytensor_mode
 from cevns_bayes.model.forward import CEVNS_COMPONENTS, COMPONENTS, ForwardModel
-from cevns_bayes.model.likelihood import poisson_loglike
-from cevns_bayes.model.statistical import forward_parameters
+from cevns_bayes.model.statistical import StatisticalModel
 from cevns_bayes.physics.flux import FIT_FLAVORS
 
 #: Positions of the CEvNS components in :data:`COMPONENTS`
@@ -180,9 +179,10 @@ def derived_tensors(spec, model: ForwardModel, values: Mapping[str, Any], obs) -
     ``sigma_by_image``. The one place these are defined, for the PyMC model's likelihood and
     Deterministics and for :class:`DerivedQuantities`.
     """
+    sm = StatisticalModel(spec, model)
     group = reflection_group(spec)
     if group is None:
-        p = forward_parameters(spec, model, values)
+        p = sm.forward_parameters(values)
         counts = model.component_counts(p)
         return {
             "counts": (counts, ("component",)),
@@ -195,9 +195,9 @@ def derived_tensors(spec, model: ForwardModel, values: Mapping[str, Any], obs) -
     for k in range(group.n_images):
         img = dict(values)
         img.update(zip(group.poi_names, group.apply(k, x)))
-        p = forward_parameters(spec, model, img)
+        p = sm.forward_parameters(img)
         total = model.total(p)
-        lls.append(poisson_loglike(total, obs))
+        lls.append(sm.loglike_tensor(img, obs))
         counts.append(model.component_counts(p))
         totals.append(total)
         sigmas.append(cross_section_deterministic(spec, model, p, img))

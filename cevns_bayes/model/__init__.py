@@ -79,10 +79,15 @@ def build_forward_model(
     """The forward model an analysis spec asks for (binning and model options).
 
     ``overrides`` replace model options of the spec (e.g. ``time_efficiency=False``) or add
-    ForwardModel options (e.g. ``arrival_time_us``). The graph holds the physics models the
-    spec uses (:attr:`~cevns_bayes.spec.AnalysisSpec.physics_models`).
+    ForwardModel options (e.g. ``arrival_time_us``). The graph holds the built-in physics
+    models and any other the spec uses (:attr:`~cevns_bayes.spec.AnalysisSpec.physics_models`),
+    so that specs with the same options can share one forward model.
     """
-    opts = {**dict(spec.model), "physics": spec.physics_models, **overrides}
+    from cevns_bayes.physics.plugins import BUILTIN_MODELS
+
+    builtin = tuple(m.name for m in BUILTIN_MODELS)
+    physics = builtin + tuple(m for m in spec.physics_models if m not in builtin)
+    opts = {**dict(spec.model), "physics": physics, **overrides}
     return build_model(
         data_dir or DEFAULT_DATA_DIR,
         flux or DEFAULT_FLUX_SOURCE,
