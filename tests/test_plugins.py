@@ -146,7 +146,7 @@ def test_spec_errors_name_the_physics_key(tmp_path):
     with pytest.raises(ConfigError, match=r"physics\.modules\[0\].*broken\.py.*boom"):
         spec_from_dict({**base, "physics": {"modules": [str(broken)]}}, "x.toml")
     # a parameter of a model the forward graph was not built with
-    fwd = cevns_bayes.load_analysis("xsec").forward
+    fwd = build_forward_model(load_spec("xsec"), physics=("xsec",))
     with pytest.raises(ConfigError, match="eps_ee_u.*'nsi'.*not built with"):
         fwd.evaluate({"eps_ee_u": 0.1})
 
