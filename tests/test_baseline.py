@@ -22,7 +22,7 @@ from cevns_bayes.spec import load_spec
 #   where it turns on, as wide as an analysis bin above) with a first-moment correction, the
 #   baseline evaluates the release's clipped curve at the centres of 0.05-PE sub-bins up to
 #   24 PE (converged: within 1e-5 of 0.02-PE sub-bins). The package is off by less than 3e-4 of
-#   a bin's counts, 2.6e-4 on the ν_μ total (its recoils sit closest to the threshold);
+#   a bin's counts, 1.0e-4 on the ν_μ total (its recoils sit closest to the threshold);
 # - the package interpolates the gamma smearing linearly on a 0.05-PE grid in μ, the baseline
 #   integrates it exactly (incomplete gamma) at each μ: ~1e-5 relative on the CEvNS spectra;
 # - the package reads the time CDFs from tables on a 2 ns grid (cubic Hermite), the baseline
