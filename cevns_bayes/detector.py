@@ -79,6 +79,26 @@ def smearing_matrix(mu_pe: np.ndarray, x_edges_pe: np.ndarray) -> np.ndarray:
     return out
 
 
+def smearing_first_moment(mu_pe: np.ndarray, x_edges_pe: np.ndarray) -> np.ndarray:
+    """∫_j (x − x̄_j) P(x | μ_i) dx over reconstructed-PE bins j (x̄_j the bin's centre), shape
+    (n_mu, n_bins): the first moment of the gamma law within each bin.
+
+    Exact: x P(x | μ) is μ times the gamma density of shape k + 1 and the same rate, so
+    ∫_a^b x P dx = μ [P(k + 1, r b) − P(k + 1, r a)] with P the regularized incomplete gamma
+    function. μ = 0 puts its probability at x = 0, −x̄ times it in the bin that holds 0.
+    """
+    mu = np.asarray(mu_pe, float)[:, None]
+    edges = np.asarray(x_edges_pe, float)[None, :]
+    centres = 0.5 * (edges[:, 1:] + edges[:, :-1])
+    prob = smearing_matrix(mu[:, 0], edges[0])
+    out = -centres * prob
+    pos = mu[:, 0] > 0
+    k, rate = smearing_shape_rate(mu[pos])
+    first = np.diff(special.gammainc(k + 1.0, rate * np.clip(edges, 0.0, None)), axis=1)
+    out[pos] += mu[pos] * first
+    return out
+
+
 def logistic_efficiency(x_pe, coeffs, xp=np):
     """The release's logistic a / (1 + exp(−b (x − c))) + d at ``x_pe`` (PE), before its clip
     (negative below the turn-on)."""
@@ -91,16 +111,40 @@ def energy_efficiency(x_pe, coeffs, xp=np):
     return xp.maximum(logistic_efficiency(x_pe, coeffs, xp), 0.0)
 
 
-def subbin_average_efficiency(edges_pe, coeffs, xp=np):
-    """ε_E averaged over each reconstructed-PE sub-bin, a smooth function of the coefficients.
+def softplus(z, xp=np):
+    """ln(1 + eˣ) without overflow: numpy's ``logaddexp`` or pytensor's ``softplus`` (whose
+    gradient is the logistic function)."""
+    if xp is np:
+        return np.logaddexp(0.0, z)
+    return xp.softplus(z)
 
-    Within a sub-bin [x_a, x_b] the release's logistic r(x) (Eq. A7 before its clip) is replaced
-    by the straight line through r(x_a) and r(x_b), and the clip max(r, 0) is integrated
-    exactly under it: the mean is (r_a⁺² − r_b⁺²)/(2 (r_a − r_b)) with r⁺ = max(r, 0), i.e.
-    (r_a + r_b)/2 where both ends are positive, 0 where both are negative, and the positive
-    part's area where the turn-on lies inside. Unlike the clipped value at the sub-bin centre,
-    this is continuous with a continuous derivative as the turn-on moves across sub-bins (the
-    clip at a centre makes a corner in the likelihood whenever the turn-on crosses one).
+
+def efficiency_zero_pe(coeffs, xp=np):
+    """Where the release's logistic r(x) = a / (1 + exp(−b (x − c))) + d crosses 0 (PE):
+    x₀ = c − ln(a/(−d) − 1)/b, for a, b > 0, d < 0 < a + d. ``-inf`` where r has no zero
+    because it is positive everywhere (d ≥ 0), ``+inf`` where it is ≤ 0 everywhere
+    (a + d ≤ 0)."""
+    a, b, cc, d = coeffs[0], coeffs[1], coeffs[2], coeffs[3]
+    crosses = (d < 0.0) & (a + d > 0.0)
+    # safe arguments in the branches not taken: their gradient is multiplied by 0, not by nan
+    ratio = xp.where(crosses, a / xp.where(crosses, -d, 1.0) - 1.0, 1.0)
+    x0 = cc - xp.log(ratio) / b
+    return xp.where(crosses, x0, xp.where(d >= 0.0, -np.inf, np.inf))
+
+
+def subbin_average_efficiency(edges_pe, coeffs, xp=np):
+    """The exact mean of ε_E = max(r, 0) over each reconstructed-PE sub-bin, a C¹ function
+    of the coefficients.
+
+    The release's logistic r(x) = a / (1 + exp(−b (x − c))) + d (Eq. A7 before its clip;
+    a, b > 0) has the primitive R(x) = (a/b) ln(1 + e^{b (x − c)}) + d x and a single zero
+    x₀ (:func:`efficiency_zero_pe`), below which it is negative. Over [x_a, x_b] the mean of
+    max(r, 0) is therefore (R(x_b) − R(ℓ))/(x_b − x_a) with ℓ = min(max(x₀, x_a), x_b): the
+    whole sub-bin where r > 0 throughout, 0 where r ≤ 0 throughout, the positive part where
+    the turn-on lies inside. There is no quadrature error in ε_E whatever the sub-bin's width.
+    The mean is continuous with a continuous derivative as the turn-on moves across sub-bins:
+    ℓ moves with x₀ only while r(ℓ) = r(x₀) = 0, so ∂ℓ/∂θ never enters the derivative (the clip
+    at a sub-bin centre made a corner in the likelihood whenever the turn-on crossed one).
 
     Args:
         edges_pe: sub-bin edges (PE), increasing, shape (n + 1,).
@@ -110,15 +154,12 @@ def subbin_average_efficiency(edges_pe, coeffs, xp=np):
     Returns:
         The mean ε_E of each sub-bin, shape (n,).
     """
-    r = logistic_efficiency(edges_pe, coeffs, xp)
-    ra, rb = r[:-1], r[1:]
-    pa, pb = xp.maximum(ra, 0.0), xp.maximum(rb, 0.0)
-    dr = rb - ra
-    # the fraction (r_b⁺ − r_a⁺)/(r_b − r_a) of the sub-bin's rise that is above 0; 1 for a
-    # flat stretch (dr = 0: the logistic saturated to rounding), where both ends agree
-    flat = xp.abs(dr) < 1e-300
-    frac = xp.where(flat, 1.0, (pb - pa) / xp.where(flat, 1.0, dr))
-    return 0.5 * (pa + pb) * frac
+    edges = np.asarray(edges_pe, float)
+    xa, xb = edges[:-1], edges[1:]
+    a, b, cc, d = coeffs[0], coeffs[1], coeffs[2], coeffs[3]
+    lo = xp.clip(efficiency_zero_pe(coeffs, xp), xa, xb)
+    rise = softplus(b * (xb - cc), xp) - softplus(b * (lo - cc), xp)
+    return ((a / b) * rise + d * (xb - lo)) / (xb - xa)
 
 
 def time_efficiency(t_us):

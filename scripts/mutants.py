@@ -206,9 +206,9 @@ MUTANTS = [
     Mutant(
         "efficiency-clip",
         DET,
-        "pa, pb = xp.maximum(ra, 0.0), xp.maximum(rb, 0.0)",
-        "pa, pb = ra, rb",
-        "ε_E not clipped at 0 in the sub-bin average",
+        "lo = xp.clip(efficiency_zero_pe(coeffs, xp), xa, xb)",
+        "lo = xa",
+        "ε_E not clipped at 0 in the sub-bin mean",
     ),
     Mutant(
         "efficiency-sign",
@@ -220,15 +220,29 @@ MUTANTS = [
     Mutant(
         "efficiency-subbin-mean",
         DET,
-        "return 0.5 * (pa + pb) * frac",
-        "return pb * frac",
-        "ε_E of a sub-bin taken at its upper edge instead of its mean",
+        "return ((a / b) * rise + d * (xb - lo)) / (xb - xa)",
+        "return ((a / b) * rise + d * (xb - lo)) / (xb - lo + 1e-300)",
+        "ε_E of a sub-bin averaged over its positive part only, not over the whole sub-bin",
+    ),
+    Mutant(
+        "efficiency-mean-centre",
+        DET,
+        "rise = softplus(b * (xb - cc), xp) - softplus(b * (lo - cc), xp)",
+        "rise = softplus(b * (xb + cc), xp) - softplus(b * (lo + cc), xp)",
+        "the sub-bin mean of ε_E with its logistic centred at −c",
+    ),
+    Mutant(
+        "efficiency-moment-halves",
+        FW,
+        "cols += [0.5 * prob[:, j] - tilt, 0.5 * prob[:, j] + tilt]",
+        "cols += [0.5 * prob[:, j] + tilt, 0.5 * prob[:, j] - tilt]",
+        "the first-moment correction of ε_E with its half sub-bins swapped",
     ),
     Mutant(
         "time-hermite-basis",
         FW,
-        "h01 = w * w * (3.0 - 2.0 * w)",
-        "h01 = w",
+        "[pt.ones_like(w), w * w * (3.0 - 2.0 * w), w * (1.0 - w) ** 2, w * w * (w - 1.0)]",
+        "[pt.ones_like(w), w, w * (1.0 - w) ** 2, w * w * (w - 1.0)]",
         "the cubic time interpolation with a wrong basis polynomial",
     ),
     Mutant(

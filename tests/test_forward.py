@@ -132,7 +132,7 @@ def test_smearing_table_interpolation_matches_exact_gamma(model, values):
     graph = _eval(model.pe_spectra(p))
     s = _eval(model.recoil_counts(p))
     mu = _eval(model.mean_pe(p))
-    exact = detector.smearing_matrix(mu, model.pe_sub_edges)
+    exact = model.smearing_columns(mu)
     eff = _eval(model.energy_efficiency(p))
     direct = (s @ exact * eff) @ model._sub_to_bin
     big = direct > 0.5
@@ -222,18 +222,21 @@ def test_dropped_recoil_cells_do_not_reach_the_roi(release, flux, model):
 
 
 def test_pe_subbins_reproduce_the_release_efficiency_within_1e3(release, flux, model):
-    """ε_E is averaged over sub-bins 0.125 PE wide where it can turn on, and over 0.5 PE (or
-    wider, where it is flat) elsewhere. Against 0.02-PE sub-bins (the release's clipped curve
-    integrated to convergence) every bin's CEvNS count is off by less than 1e-3 of the bin's
+    """ε_E is the exact mean of the clipped curve over each sub-bin, with a first-moment
+    correction: 0.5-PE sub-bins where it can turn on, one sub-bin where it is 0 for every
+    eff_pca in [−3, 3], and sub-bins as wide as an analysis bin (or half of one) above. Against
+    0.02-PE sub-bins (converged) every bin's CEvNS count is off by less than 1e-3 of the bin's
     total expected count, over eff_pca in [-3, 3] and the quenching modes at ±1.5."""
     opts = dict(release=release, neutrino_flux=flux, arrival_time_us=model.arrival_time_us)
     fine = build_model(pe_substep=0.02, pe_subbin_tolerance=0.0, **opts)
+    assert np.all(np.diff(fine.pe_sub_edges) < 0.021) and not fine.pe_sub_moment.any()
     widths = np.diff(model.pe_sub_edges)
     centres = model.pe_sub_centres
-    # the turn-on of the nominal curve (7.07 PE) and of the ±3σ ones lies in the fine window
-    window = centres[widths <= 0.125 + 1e-9]
-    assert window.min() < 5.0 and window.max() > 9.5
-    assert widths.max() > 1.0 and model.pe_sub_centres.size < 0.2 * fine.pe_sub_centres.size
+    # the turn-on of the ±3σ curves (4.65 and 9.35 PE) lies in the window of 0.5-PE sub-bins
+    window = centres[widths <= 0.5 + 1e-9]
+    assert window.min() < 5.0 and window.max() > 9.0
+    assert model.pe_sub_moment[widths <= 0.5 + 1e-9].all()
+    assert widths.max() > 4.0 and model.pe_sub_centres.size < 0.01 * fine.pe_sub_centres.size
     for values in (
         {"eff_pca": -3.0},
         {"eff_pca": -0.552},

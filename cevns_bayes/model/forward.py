@@ -25,12 +25,18 @@ CEvNS chain, per flavor f (ν_μ, ν̄_μ, ν_e) and isotope i (133Cs, 127I), on
     N_f[p, t] = E_f[p] · ∫_{t bin} ε_T(t) φ_f(t − t₀ − δt) dt
 
 P(x | μ) is the gamma law integrated exactly over each sub-bin, tabulated on a fine μ grid and
-interpolated linearly in μ (tabulation step ``mu_step_pe``); ε_E(x) is the sub-bin's mean of
-the release's clipped curve under the chord through its ends (0.125-PE sub-bins where it can
-turn on), so that the counts are smooth in eff_pca; the time integrals use cumulative tables on
-a 2 ns grid, interpolated at the shifted bin edges by cubic Hermite polynomials, so that they
-are smooth in the timing offset. The accuracy of each against a direct computation is a test
-(``tests/test_forward.py``: ε_E within 1e-3 of every bin's counts).
+interpolated linearly in μ (tabulation step ``mu_step_pe``). ε_E(x) enters as the exact mean of
+the release's clipped curve over each sub-bin (closed form: the logistic's primitive is a
+softplus and its zero crossing is analytic), with a first-moment correction: each sub-bin above
+the lowest turn-on is integrated as ε̄ ∫P + s ∫(x − x̄)P, s the slope from its two halves'
+exact means, so that the counts are C¹ in eff_pca and exact for ε_E or the spectrum linear
+within a sub-bin. With the 9 × 11 binning there are 20 PE sub-bins (39 smearing columns): one
+of 4.65 PE below the lowest turn-on (ε_E = 0 for every eff_pca in [−3, 3]), 0.45–0.48 PE
+across the turn-on's range (4.65–9.35 PE), then one per analysis bin (two for 24–32 PE)
+(:meth:`ForwardModel._pe_sub_edges`). The time integrals use cumulative tables on a 2 ns
+grid, interpolated at the shifted bin edges by cubic Hermite polynomials, so that they are
+smooth in the timing offset. The accuracy of each against a direct computation is a test
+(``tests/test_forward.py``: ε_E within 1e-3 of every bin's counts, 2.7e-4 measured).
 """
 
 from __future__ import annotations
@@ -66,13 +72,12 @@ RN_SERIES_MARGIN = 0.1
 #: Recoil cells above the ROI's reach are dropped while together they give less than this
 #: fraction of the SM CEvNS counts of every PE bin (:meth:`ForwardModel._recoil_cells_needed`)
 RECOIL_TAIL_TOLERANCE = 1e-6
-#: Bound on the relative error of evaluating ε_E at a PE sub-bin's centre, below which a
-#: sub-bin may be wider than ``pe_substep`` (:meth:`ForwardModel._pe_sub_edges`)
+#: Bound on the relative error of a moment-corrected PE sub-bin above the turn-on, below which
+#: a sub-bin may be wider than ``pe_substep`` (:meth:`ForwardModel._pe_sub_edges`)
 PE_SUBBIN_TOLERANCE = 5e-4
-#: Width (PE) of the sub-bins where ε_E can turn on, and how far (PE) that window reaches
-#: beyond the turn-on's range over eff_pca in [−3, 3] (:meth:`ForwardModel._pe_sub_edges`)
-THRESHOLD_SUBSTEP_PE = 0.125
-THRESHOLD_MARGIN_PE = 1.0
+#: A bound (/PE²) on |S″/S| of the smeared CEvNS spectrum S(x) above the turn-on (its
+#: logarithmic slope is at most 0.2 /PE there), in the sub-bin error bound
+SPECTRUM_CURVATURE = 0.04
 
 
 class RnSeries:
@@ -141,9 +146,12 @@ def table_variable(values: np.ndarray, name: str):
 
     Shared, not a constant, so that the numba backend passes it to the compiled graph as an
     argument and can cache the compiled code on disk (a graph with large constants inlined
-    cannot be cached: :mod:`cevns_bayes.model.compile`). Read-only: nothing updates it.
+    cannot be cached: :mod:`cevns_bayes.model.compile`). Read-only: nothing updates it. Its
+    type carries the table's shape, so that the graph's slices and broadcasts of it are
+    resolved when it is built (no shape arithmetic and checks left for every call).
     """
-    return pytensor.shared(np.ascontiguousarray(values, dtype=float), name=name, borrow=True)
+    values = np.ascontiguousarray(values, dtype=float)
+    return pytensor.shared(values, name=name, borrow=True, shape=values.shape)
 
 
 def fit_arrival_time_us(
@@ -454,82 +462,127 @@ class ForwardModel:
         """⟨σ⟩_SM per flavor at ``r_n_scale`` (tensor, shape (3,))."""
         return self._sigma_sm_series.graph(r_n_scale)
 
-    def _threshold_window_pe(self) -> tuple[float, float]:
-        """Where ε_E can turn on: the range of its zero crossing over eff_pca in [−3, 3] (PE),
-        widened by :data:`THRESHOLD_MARGIN_PE` on each side."""
+    def _efficiency_sets(self) -> list[np.ndarray]:
         ec = self.release.efficiency
-        sets = [np.asarray(x, float) for x in (ec.nominal, ec.plus, ec.minus)]
-        x = np.linspace(self.binning.pe_edges[0], self.binning.pe_edges[-1], 60001)
-        zeros = []
-        for theta in np.linspace(-3.0, 3.0, 61):
-            raw = detector.logistic_efficiency(x, detector.interpolate_coefficients(*sets, theta))
-            on = np.flatnonzero(raw > 0.0)
-            if on.size and on[0] > 0:
-                zeros.append(x[on[0]])
-        if not zeros:
+        return [np.asarray(x, float) for x in (ec.nominal, ec.plus, ec.minus)]
+
+    def _threshold_window_pe(self) -> tuple[float, float]:
+        """Where ε_E can turn on: the range (PE) of the zero crossing x₀ of the release's
+        logistic (:func:`~cevns_bayes.detector.efficiency_zero_pe`) over eff_pca in [−3, 3]."""
+        sets = self._efficiency_sets()
+        zeros = np.array(
+            [
+                float(detector.efficiency_zero_pe(detector.interpolate_coefficients(*sets, t)))
+                for t in np.linspace(-3.0, 3.0, 601)
+            ]
+        )
+        zeros = zeros[np.isfinite(zeros)]
+        if not zeros.size:
             return (np.inf, -np.inf)
-        return (min(zeros) - THRESHOLD_MARGIN_PE, max(zeros) + THRESHOLD_MARGIN_PE)
+        return (float(zeros.min()), float(zeros.max()))
 
     def _pe_sub_edges(self, pe_substep: float) -> np.ndarray:
         """Edges of the reconstructed-PE sub-bins over which ε_E is averaged.
 
-        Where ε_E can turn on (:meth:`_threshold_window_pe`) the sub-bins are
-        :data:`THRESHOLD_SUBSTEP_PE` wide: the turn-on is integrated exactly under the straight
-        line through a sub-bin's ends (:func:`~cevns_bayes.detector.subbin_average_efficiency`),
-        and the curvature of the logistic and of the smeared spectrum within so narrow a sub-bin
-        leaves less than 1e-3 of any bin's counts (a test against 0.02-PE sub-bins). Elsewhere
-        they are ``pe_substep`` wide where ε_E bends, wider (2, 4, 5 or 10 × ``pe_substep``,
-        dividing the analysis bin) where it is flat: the mean of a sub-bin of width h is off
-        by at most h² (|ε_E′| κ/12 + |ε_E″|/12) relative, with κ = 0.2 /PE a bound on the
-        logarithmic slope of the smeared CEvNS spectrum; a bin is widened only while that bound,
-        taken over the bin and over eff_pca in [−3, 3], stays below ``pe_subbin_tolerance``
-        (default :data:`PE_SUBBIN_TOLERANCE`; 0 keeps every sub-bin ``pe_substep`` wide).
+        ε_E is the exact mean over each sub-bin (:func:`~cevns_bayes.detector.
+        subbin_average_efficiency`) with the first-moment correction (:meth:`smearing_columns`,
+        :meth:`_pe_moment_subbins`), so the only error left is the covariance of ε_E and the
+        smeared spectrum S within a sub-bin beyond their linear parts:
+
+        - below the lowest turn-on x₀ over eff_pca in [−3, 3] (:meth:`_threshold_window_pe`,
+          4.65 PE) ε_E is 0: one sub-bin per analysis bin piece, exact there (a turn-on inside
+          it, beyond eff_pca = ±3, is still exact in ε_E; only the covariance error remains);
+        - across the turn-on's range (4.65–9.35 PE) ε_E has a kink, which the linear
+          correction does not follow: ``pe_substep`` wide (default 0.5 PE; the error scales as
+          h³ and is ≤ 2.7e-4 of a bin's counts at 0.5 PE, 5.7e-4 at 0.7 PE, 1.0e-3 at 0.9 PE);
+        - above it ε_E is smooth and the error of a sub-bin of width h is ≈ |ε_E″ S″| h⁵/720,
+          at most |ε_E″| κ² h⁴/720 of its counts with κ² = :data:`SPECTRUM_CURVATURE` a bound
+          on |S″/S|: the fewest equal sub-bins of the piece for which that bound, with ε_E″
+          over the piece and eff_pca in [−3, 3], stays below ``pe_subbin_tolerance`` (default
+          :data:`PE_SUBBIN_TOLERANCE`).
+
+        ``pe_subbin_tolerance = 0`` keeps every sub-bin ``pe_substep`` wide, without merging
+        or moments (the reference of the accuracy test, with 0.02-PE sub-bins).
         """
-        ec = self.release.efficiency
-        sets = [np.asarray(x, float) for x in (ec.nominal, ec.plus, ec.minus)]
-        w_lo, w_hi = self._threshold_window_pe()
-        fine = min(THRESHOLD_SUBSTEP_PE, pe_substep)
+        sets = self._efficiency_sets()
+        z_lo, z_hi = self._threshold_window_pe()
+        tol = self.pe_subbin_tolerance
         edges = [float(self.binning.pe_edges[0])]
         for lo, hi in zip(self.binning.pe_edges[:-1], self.binning.pe_edges[1:]):
-            if lo < w_hi and hi > w_lo:
-                # coarse outside the window, fine inside, each piece dividing evenly
-                cuts = sorted({lo, hi, min(max(w_lo, lo), hi), min(max(w_hi, lo), hi)})
-                for a, b in zip(cuts[:-1], cuts[1:]):
-                    inside = a >= w_lo and b <= w_hi
-                    n = max(int(np.ceil((b - a) / (fine if inside else pe_substep) - 1e-9)), 1)
-                    edges.extend(a + (b - a) * np.arange(1, n + 1) / n)
-                continue
-            x = np.linspace(lo, hi, 101)
-            h = 1e-3
-            d1 = d2 = 0.0
-            for theta in np.linspace(-3.0, 3.0, 13):
-                coeffs = detector.interpolate_coefficients(*sets, theta)
-                e0, ep, em = (detector.energy_efficiency(x + dx, coeffs) for dx in (0.0, h, -h))
-                d1 = max(d1, float(np.max(np.abs(ep - em))) / (2 * h))
-                d2 = max(d2, float(np.max(np.abs(ep - 2 * e0 + em))) / h**2)
-            bound = d1 * 0.2 / 12.0 + d2 / 12.0
-            width = hi - lo
-            n = max(int(round(width / pe_substep)), 1)
-            for factor in (10, 5, 4, 2):
-                m = n / factor
-                if m >= 1 and m == int(m) and (width / m) ** 2 * bound <= self.pe_subbin_tolerance:
-                    n = int(m)
-                    break
-            edges.extend(lo + width * np.arange(1, n + 1) / n)
+            cuts = sorted({lo, hi, min(max(z_lo, lo), hi), min(max(z_hi, lo), hi)})
+            for a, b in zip(cuts[:-1], cuts[1:]):
+                n_fine = max(int(np.ceil((b - a) / pe_substep - 1e-9)), 1)
+                if tol <= 0 or a >= z_lo and b <= z_hi:
+                    n = n_fine
+                elif b <= z_lo:
+                    n = 1  # ε_E = 0 for every eff_pca in [−3, 3]
+                else:
+                    # above the turn-on: ε_E is smooth; the fewest sub-bins within the bound
+                    # the logistic's curvature a b² σ(1 − σ)(1 − 2σ) where it is above 0
+                    x = np.linspace(a, b, 201)
+                    d2 = 0.0
+                    for theta in np.linspace(-3.0, 3.0, 13):
+                        ca, cb, cc, cd = detector.interpolate_coefficients(*sets, theta)
+                        sig = 1.0 / (1.0 + np.exp(-cb * (x - cc)))
+                        curv = np.abs(ca * cb**2 * sig * (1.0 - sig) * (1.0 - 2.0 * sig))
+                        on = ca * sig + cd > 0.0
+                        d2 = max(d2, float(np.max(curv[on], initial=0.0)))
+                    n = next(
+                        (m for m in range(1, n_fine) if d2 * SPECTRUM_CURVATURE * ((b - a) / m) ** 4
+                         / 720.0 <= tol),
+                        n_fine,
+                    )  # fmt: skip
+                edges.extend(a + (b - a) * np.arange(1, n + 1) / n)
         return np.array(edges)
+
+    def _pe_moment_subbins(self, edges: np.ndarray) -> np.ndarray:
+        """Which sub-bins carry the first-moment correction (boolean, one per sub-bin): all
+        above the lowest turn-on (none with ``pe_subbin_tolerance = 0``)."""
+        z_lo, _ = self._threshold_window_pe()
+        return (edges[1:] > z_lo) & (self.pe_subbin_tolerance > 0)
+
+    def smearing_columns(self, mu_pe: np.ndarray) -> np.ndarray:
+        """The exact smearing columns at means ``mu_pe`` (numpy, shape (n_mu, n_columns)), one
+        per ε_E edge interval (``self._eff_edges``), so that the CEvNS counts of analysis bin p
+        are Σ_{columns of p} ε̄_col · column (:meth:`pe_spectra`).
+
+        A sub-bin j without the moment correction is one column, its gamma probability
+        P_j = ∫_j P(x | μ) dx. A moment-corrected one, of width h, is integrated as
+        ε̄_j P_j + s_j M_j, with M_j = ∫_j (x − x̄_j) P(x | μ) dx
+        (:func:`~cevns_bayes.detector.smearing_first_moment`), ε̄_j its mean ε_E and
+        s_j = 2 (ε̄_R − ε̄_L)/h the slope from the exact means of its halves: exact for a
+        linear ε_E against any spectrum, and for any ε_E against a spectrum linear within the
+        sub-bin. Since ε̄_j = (ε̄_L + ε̄_R)/2 this is ε̄_L (P_j/2 − 2 M_j/h) + ε̄_R (P_j/2 +
+        2 M_j/h): two columns, one per half, each weighted by its half's exact mean.
+        """
+        prob = detector.smearing_matrix(mu_pe, self.pe_sub_edges)
+        moment = detector.smearing_first_moment(mu_pe, self.pe_sub_edges)
+        width = np.diff(self.pe_sub_edges)
+        cols = []
+        for j in range(width.size):
+            if self.pe_sub_moment[j]:
+                tilt = 2.0 * moment[:, j] / width[j]
+                cols += [0.5 * prob[:, j] - tilt, 0.5 * prob[:, j] + tilt]
+            else:
+                cols.append(prob[:, j])
+        return np.stack(cols, axis=1)
 
     def _precompute_detector(self, pe_substep: float, mu_step: float) -> None:
         pe_edges = self.binning.pe_edges
         sub = self._pe_sub_edges(pe_substep)
         self.pe_sub_edges = sub
         self.pe_sub_centres = 0.5 * (sub[1:] + sub[:-1])
-        which = np.searchsorted(pe_edges, self.pe_sub_centres, side="right") - 1
-        self._sub_to_bin = np.zeros((self.pe_sub_centres.size, pe_edges.size - 1))
+        self.pe_sub_moment = self._pe_moment_subbins(sub)
+        # ε_E is the exact mean over each sub-bin, or over each half of a moment-corrected one
+        self._eff_edges = np.unique(np.concatenate([sub, self.pe_sub_centres[self.pe_sub_moment]]))
+        centres = 0.5 * (self._eff_edges[1:] + self._eff_edges[:-1])
+        which = np.searchsorted(pe_edges, centres, side="right") - 1
+        self._sub_to_bin = np.zeros((centres.size, pe_edges.size - 1))
         self._sub_to_bin[np.arange(which.size), which] = 1.0
         mu_max = 1.5 * self.mu_keep_pe
         self._mu_step = mu_step
         self._mu_grid = np.arange(0.0, mu_max + mu_step, mu_step)
-        table = detector.smearing_matrix(self._mu_grid, sub)
+        table = self.smearing_columns(self._mu_grid)
         self._smear_table_t = table_variable(table, "smear_table")
         self._smear_delta_t = table_variable(
             np.vstack([np.diff(table, axis=0), np.zeros((1, table.shape[1]))]), "smear_delta"
@@ -588,11 +641,10 @@ class ForwardModel:
         def next_of(x):
             return np.concatenate([x[:, 1:], x[:, -1:]], axis=1)
 
+        # row layout (4, 2k) per grid point: C, ΔC, m, m_next, each without then with ε_T
         blocks = []
-        for cum in (self._cum, self._cum_eps):
-            m = slope_of(cum)
-            blocks += [cum, step_of(cum), m, next_of(m)]
-        # column blocks: C, ΔC, m, m_next (no ε_T), then the same with ε_T
+        for part in (lambda x: x, step_of, slope_of, lambda x: next_of(slope_of(x))):
+            blocks += [part(self._cum), part(self._cum_eps)]
         self._time_rows = table_variable(
             np.concatenate([b.T for b in blocks], axis=1), "time_cdf_rows"
         )
@@ -615,6 +667,17 @@ class ForwardModel:
         self._piece_after = np.array(after)
         self._piece_to_bin = np.zeros((len(lo), t_edges.size - 1))
         self._piece_to_bin[np.arange(len(lo)), bin_of] = 1.0
+        # time bin j = Σ over its pieces of (C(hi) − C(lo)), from the table without ε_T before
+        # the onset and with it after: one constant matrix on the interpolated edge values
+        # (upper edges, then lower ones), its first n_t rows for the plain columns, the next
+        # n_t for the ε_T-weighted ones
+        diff = np.hstack([np.eye(len(lo)), -np.eye(len(lo))])
+        self._edges_to_bins = np.vstack(
+            [
+                self._piece_to_bin.T @ ((1.0 - self._piece_after)[:, None] * diff),
+                self._piece_to_bin.T @ (self._piece_after[:, None] * diff),
+            ]
+        )
 
     def _precompute_backgrounds(self) -> None:
         b = self.binning
@@ -740,10 +803,16 @@ class ForwardModel:
         return detector.mean_pe(self.recoil_mev, coeffs, xp=pt)
 
     def energy_efficiency(self, p: Mapping):
-        """Mean ε_E of each PE sub-bin (smooth in eff_pca: see
+        """ε_E per smearing column (:meth:`smearing_columns`): the exact mean of each PE
+        sub-bin, or of each half of a moment-corrected one (C¹ in eff_pca: see
         :func:`~cevns_bayes.detector.subbin_average_efficiency`)."""
-        coeffs = detector.interpolate_coefficients(*self._eff, self._param(p, "eff_pca"), xp=pt)
-        return detector.subbin_average_efficiency(self.pe_sub_edges, coeffs, xp=pt)
+        theta = self._param(p, "eff_pca")
+        # one scalar per coefficient (not a vector to index): the graph fuses into few nodes
+        coeffs = [
+            detector.interpolate_coefficients(*(float(x[i]) for x in self._eff), theta, xp=pt)
+            for i in range(4)
+        ]
+        return detector.subbin_average_efficiency(self._eff_edges, coeffs, xp=pt)
 
     def pe_spectra(self, p: Mapping):
         """Expected CEvNS counts per analysis PE bin per flavor (all times), shape (3, n_pe)."""
@@ -770,28 +839,18 @@ class ForwardModel:
         u = (edges - tau - self._tgrid0) / self._tgrid_step
         u_c = pt.clip(u, 0.0, n - 1.0)
         idx = pt.minimum(pt.cast(pt.floor(disconnected_grad(u_c)), "int64"), n - 2)
-        w = (u_c - idx)[:, None]
-        rows = self._time_rows[idx]  # (2 n_pieces, 8 k)
+        w = u_c - idx
+        rows = self._time_rows[idx].reshape((edges.size, 4, 2 * k))
         # cubic Hermite basis on [i, i + 1]: C_i + h01 ΔC + h10 m_i + h11 m_{i+1}
-        h01 = w * w * (3.0 - 2.0 * w)
-        h10 = w * (1.0 - w) ** 2
-        h11 = w * w * (w - 1.0)
-
-        def hermite(b):
-            col = rows[:, b : b + 4 * k]
-            return (
-                col[:, :k]
-                + h01 * col[:, k : 2 * k]
-                + h10 * col[:, 2 * k : 3 * k]
-                + h11 * col[:, 3 * k :]
-            )
-
-        cum, cum_eps = hermite(0), hermite(4 * k)
-        m = self._piece_hi.size
+        basis = pt.stack(
+            [pt.ones_like(w), w * w * (3.0 - 2.0 * w), w * (1.0 - w) ** 2, w * w * (w - 1.0)],
+            axis=1,
+        )
+        values = pt.sum(rows * basis[:, :, None], axis=1)  # (2 n_pieces, 2k): plain, with ε_T
+        per_bin = pt.dot(self._edges_to_bins, values)
+        n_t = self._piece_to_bin.shape[1]
         shift = pt.exp(-c.TIME_EFFICIENCY_DECAY_PER_US * tau)
-        after = self._piece_after[:, None]
-        pieces = (1.0 - after) * (cum[:m] - cum[m:]) + after * shift * (cum_eps[:m] - cum_eps[m:])
-        return pt.dot(self._piece_to_bin.T, pieces).T
+        return (per_bin[:n_t, :k] + shift * per_bin[n_t:, k:]).T
 
     def factors(self, p: Mapping):
         """The outer-product factors of the model at parameters ``p``.
