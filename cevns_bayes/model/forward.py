@@ -62,6 +62,9 @@ COMPONENTS = ("ssb", "brn", "nin", "cevns_nu_mu", "cevns_nu_mu_bar", "cevns_nu_e
 CEVNS_COMPONENTS = COMPONENTS[3:]
 #: Components that are a PE shape times a time profile (row order of ``ForwardModel.factors``)
 OUTER_COMPONENTS = ("cevns_nu_mu", "cevns_nu_mu_bar", "cevns_nu_e", "brn", "nin")
+#: Parameters scaling each isotope's neutron radius (¹³³Cs, ¹²⁷I, the order of
+#: ``constants.ISOTOPES``) on top of the common ``r_n_scale``
+ISOTOPE_RADIUS_SCALES = ("r_n_scale_cs", "r_n_scale_i")
 #: Degrees of the Chebyshev series in r_n_scale of ⟨σ⟩_SM(R_n) and of the neutron form factors
 SIGMA_SM_CHEBYSHEV_DEGREE = 16
 FORM_FACTOR_CHEBYSHEV_DEGREE = 16
@@ -313,6 +316,14 @@ class ForwardModel:
         # F_n depends on R_n alone on this fixed grid: a series in r_n_scale (RnSeries)
         self._fn_det_series = RnSeries(self.neutron_form_factor_exact, FORM_FACTOR_CHEBYSHEV_DEGREE)
         self._fn_det_coef = table_variable(self._fn_det_series.coef, "neutron_form_factor_coef")
+        # and per isotope, for analyses that free each nucleus' radius (ISOTOPE_RADIUS_SCALES)
+        self._fn_det_series_iso = [
+            RnSeries(
+                lambda r, i=i: self.neutron_form_factor_exact(r)[:, i],
+                FORM_FACTOR_CHEBYSHEV_DEGREE,
+            )
+            for i in range(len(self.isotopes))
+        ]
 
     def _recoil_cells_needed(self, t, q, fp, rate_coeff, mu_nom) -> int:
         """How many recoil cells (from T = 0) the ROI needs.
@@ -410,12 +421,15 @@ class ForwardModel:
                 out[(m.name, key)] = np.ascontiguousarray(scale * table)
         return out
 
-    def sigma_sm_exact(self, r_n_scale) -> np.ndarray:
+    def sigma_sm_exact(self, r_n_scale, isotope: int | None = None) -> np.ndarray:
         """⟨σ⟩_SM per flavor (1e-40 cm², shape (n, 3)) at each R_n scale, on the full recoil
-        grid in numpy (the reference for the Chebyshev series the graph uses)."""
+        grid in numpy (the reference for the Chebyshev series the graph uses); ``isotope``
+        (an index) keeps that nucleus' share of the Cs/I average only."""
         r = np.atleast_1d(np.asarray(r_n_scale, float))[:, None]
         per = np.zeros((r.shape[0], len(FIT_FLAVORS)))
         for i in range(len(self.isotopes)):
+            if isotope is not None and i != isotope:
+                continue
             fn = self.form_factor_fn(self._sig_q[i][None, :], self.neutron_radii_fm[i] * r)
             qw = self._sm_weak_charges(i, self._sig_fp[i][None, :], fn)  # (n, 3, n_T)
             per += np.einsum("nfk,fk->nf", qw**2, self._sig_coeff[i])
@@ -457,10 +471,25 @@ class ForwardModel:
         """⟨σ⟩_SM depends on one parameter, R_n: a series in r_n_scale (:class:`RnSeries`)
         replaces the recoil-grid integral in the graph (accuracy: a test)."""
         self._sigma_sm_series = RnSeries(self.sigma_sm_exact, degree)
+        self._sigma_sm_series_iso = [
+            RnSeries(lambda r, i=i: self.sigma_sm_exact(r, isotope=i), degree)
+            for i in range(len(self.isotopes))
+        ]
 
-    def _sigma_sm_per_flavor(self, r_n_scale):
-        """⟨σ⟩_SM per flavor at ``r_n_scale`` (tensor, shape (3,))."""
-        return self._sigma_sm_series.graph(r_n_scale)
+    def _radius_scales(self, p: Mapping):
+        """The neutron-radius scale of each isotope (tensors), or None when every isotope takes
+        the common ``r_n_scale``: ``r_n_scale × r_n_scale_<isotope>``."""
+        if not any(name in p for name in ISOTOPE_RADIUS_SCALES):
+            return None
+        common = self._param(p, "r_n_scale")
+        return [common * self._param(p, name) for name in ISOTOPE_RADIUS_SCALES]
+
+    def _sigma_sm_per_flavor(self, p: Mapping):
+        """⟨σ⟩_SM per flavor at the neutron radii of ``p`` (tensor, shape (3,))."""
+        scales = self._radius_scales(p)
+        if scales is None:
+            return self._sigma_sm_series.graph(self._param(p, "r_n_scale"))
+        return sum(series.graph(r) for series, r in zip(self._sigma_sm_series_iso, scales))
 
     def _efficiency_sets(self) -> list[np.ndarray]:
         ec = self.release.efficiency
@@ -708,10 +737,13 @@ class ForwardModel:
             return p[name]
         return pt.constant(get_parameter(name).nominal, dtype="float64")
 
-    def _neutron_form_factor(self, q, r_n_scale):
+    def _neutron_form_factor(self, q, p: Mapping):
+        """F_n per isotope at momenta ``q`` (n_iso, n) from the form factor itself (the
+        cross-section grid; the detector grid uses the series)."""
+        scales = self._radius_scales(p) or [self._param(p, "r_n_scale")] * len(self.isotopes)
         return pt.stack(
             [
-                self.form_factor_fn(q[i], self.neutron_radii_fm[i] * r_n_scale, xp=pt)
+                self.form_factor_fn(q[i], self.neutron_radii_fm[i] * scales[i], xp=pt)
                 for i in range(len(self.isotopes))
             ]
         )
@@ -786,7 +818,11 @@ class ForwardModel:
     def recoil_counts(self, p: Mapping):
         """CEvNS events per recoil cell per flavor before the detector, shape (3, n_T) (the
         flavor scales apart: :meth:`factors`)."""
-        fn = self._fn_det_series.graph(self._param(p, "r_n_scale"), self._fn_det_coef)
+        scales = self._radius_scales(p)
+        if scales is None:
+            fn = self._fn_det_series.graph(self._param(p, "r_n_scale"), self._fn_det_coef)
+        else:
+            fn = pt.stack([s.graph(r) for s, r in zip(self._fn_det_series_iso, scales)])
         return self._rate(p, "det", fn)
 
     def mean_pe(self, p: Mapping):
@@ -904,9 +940,9 @@ class ForwardModel:
         sin²θ_W nominal, no physics model) at the R_n in ``p``: a function of R_n alone,
         evaluated from its precomputed Chebyshev series."""
         if sm:
-            per = self._sigma_sm_per_flavor(self._param(p, "r_n_scale"))
+            per = self._sigma_sm_per_flavor(p)
         else:
-            fn = self._neutron_form_factor(self._sig_q, self._param(p, "r_n_scale"))
+            fn = self._neutron_form_factor(self._sig_q, p)
             per = pt.sum(self._rate(p, "sig", fn), axis=1) * self.flavor_scales(p)
         w = self._flavor_weight
         out = {f: per[j] for j, f in enumerate(FIT_FLAVORS)}

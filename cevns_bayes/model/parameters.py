@@ -159,6 +159,27 @@ CORE_PARAMETERS: tuple[Parameter, ...] = (
         role="nuisance",
     ),
     Parameter(
+        "r_n_scale_cs",
+        1.0,
+        "",
+        "133Cs neutron rms radius relative to nominal, on top of r_n_scale (analyses that free "
+        "each nucleus' radius drop r_n_scale; the product must stay in [0.5, 1.5])",
+        lower=0.5,
+        upper=1.5,
+        label=r"$R_n^{Cs}/R_n^{Cs,nom}$",
+        role="poi",
+    ),
+    Parameter(
+        "r_n_scale_i",
+        1.0,
+        "",
+        "127I neutron rms radius relative to nominal, on top of r_n_scale",
+        lower=0.5,
+        upper=1.5,
+        label=r"$R_n^{I}/R_n^{I,nom}$",
+        role="poi",
+    ),
+    Parameter(
         "timing_offset_us",
         0.0,
         "us",

@@ -225,3 +225,13 @@ def total_cross_section_cm2(e_nu_mev: float, isotope, n_nodes: int = 4000, **kwa
         * t_max
         * np.sum(w * differential_cross_section_cm2_per_mev(e_nu_mev, t, isotope, **kwargs))
     )
+
+
+def neutron_skin_fm(isotope, r_n_scale, kind: str = "helm"):
+    """(R_n, R_n − R_p) in fm for neutron-radius scales ``r_n_scale`` (numpy, broadcasting):
+    R_n = r_n_scale × the nominal neutron rms radius of the form-factor convention ``kind``
+    and R_p its proton rms radius (:func:`nuclear_radii_fm`), so the skin is that of the
+    distributions the form factors describe."""
+    rp, rn = nuclear_radii_fm(isotope, kind)
+    r = np.asarray(r_n_scale, float) * rn
+    return r, r - rp
