@@ -18,9 +18,14 @@ In three lines::
 
 A physics model of one's own is a :class:`PhysicsModel` registered with
 :func:`register_physics_model` (:mod:`cevns_bayes.physics.plugins`); a spec then frees its
-parameters like any other.
+parameters like any other. The models beyond the SM of docs/physics.md §9 (light vector and
+scalar mediators, magnetic moments, charge radii) are registered on import
+(:mod:`cevns_bayes.physics.bsm`).
 """
 
+# the models beyond the SM (light mediators, magnetic moments, charge radii) register on import;
+# they are not built into every forward graph
+import cevns_bayes.physics.bsm  # noqa: F401
 from cevns_bayes.errors import CevnsBayesError, ConfigError, DataError
 from cevns_bayes.model.parameters import Parameter
 from cevns_bayes.physics.plugins import (

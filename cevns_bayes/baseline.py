@@ -147,7 +147,8 @@ def nucleon_vector_couplings(
     """(g_V^p, g_V^n) for a neutrino of ``flavor``: tree level (½ − 2 sin²θ_W, −½);
     radiatively corrected (0.0229, −0.5117); charge-radius corrected (0.0227 + δ_α, −0.5117)
     with δ the same for ν and ν̄ (``giunti``) or of opposite sign for ν̄ (``coherent2021``,
-    the legacy one). Away from tree level g_V^p moves with −2 (sin²θ_W − 0.23857)."""
+    the legacy one); (0.0227, −0.5117) without δ (``no_charge_radius``). Away from tree
+    level g_V^p moves with −2 (sin²θ_W − 0.23857)."""
     shift = -2.0 * (sin2_theta_w - c.SIN2_THETA_W_LOW_Q2)
     lepton = "e" if flavor.startswith("nu_e") else "mu"
     antineutrino = flavor.endswith("_bar")
@@ -155,6 +156,8 @@ def nucleon_vector_couplings(
         return 0.5 - 2.0 * sin2_theta_w, -0.5
     if convention == "radiative":
         return c.GV_PROTON_RADIATIVE + shift, c.GV_NEUTRON_RADIATIVE
+    if convention == "no_charge_radius":
+        return c.GV_PROTON_CHARGE_RADIUS_BASE + shift, c.GV_NEUTRON_CHARGE_RADIUS
     if convention == "giunti":
         delta = c.CHARGE_RADIUS_DELTA_CORRECTED[lepton]
     elif convention == "coherent2021":

@@ -17,11 +17,19 @@ HBARC_MEV_CM = HBARC_MEV_FM * 1e-13  # hbar c, MeV cm
 ATOMIC_MASS_UNIT_MEV = 931.49410242
 ELECTRON_MASS_MEV = 0.51099895
 PROTON_MASS_MEV = 938.27208816
+NEUTRON_MASS_MEV = 939.56542052
 MUON_MASS_MEV = 105.6583755
+W_MASS_MEV = 80377.0
 CHARGED_PION_MASS_MEV = 139.57039
 AVOGADRO = 6.02214076e23
 PION_LIFETIME_NS = 26.033
 MUON_LIFETIME_NS = 2196.9811
+
+#: Fine-structure constant at zero momentum transfer (CODATA 2018)
+FINE_STRUCTURE_CONSTANT = 1.0 / 137.035999084
+#: PDG 2022 MS-bar light-quark masses at 2 GeV, MeV (the scalar-mediator charges,
+#: cevns_bayes/physics/bsm.py)
+QUARK_MASS_MEV = {"u": 2.16, "d": 4.67, "s": 93.4}
 
 # --- Electroweak couplings --------------------------------------------------------------------
 #: Low-Q^2 weak mixing angle in the MS-bar scheme (PDG; COHERENT 2021 quotes 0.23857(5)).

@@ -35,7 +35,21 @@ from cevns_bayes.physics.cross_section import nucleon_couplings
 from cevns_bayes.physics.flux import FIT_FLAVORS
 from cevns_bayes.spec import Prior, list_specs, load_spec
 
-SPECS = ("xsec", "weak_mixing", "flavored", "flavored_giunti", "nsi_ee", "nsi_ee_mumu")
+SPECS = (
+    "xsec",
+    "weak_mixing",
+    "flavored",
+    "flavored_giunti",
+    "nsi_ee",
+    "nsi_ee_mumu",
+    # beyond the SM (cevns_bayes/physics/bsm.py)
+    "light_vector",
+    "light_vector_bl",
+    "light_scalar",
+    "magnetic_moment",
+    "magnetic_moment_universal",
+    "charge_radius",
+)
 FOLDED = ("nsi_ee", "nsi_ee_mumu")
 #: Deterministics of an unfolded model (exactly these) and of a folded one (at least these)
 PLAIN_DETERMINISTICS = {"counts", "cevns_count", "sigma_1e40cm2"}
@@ -50,7 +64,8 @@ def specs():
 
 @pytest.fixture(scope="module")
 def forward(specs):
-    """Forward model of a spec; specs with the same binning and model options share one."""
+    """Forward model of a spec; specs with the same binning, model options and physics models
+    share one."""
     cache = {}
 
     def get(spec):
@@ -58,6 +73,7 @@ def forward(specs):
             tuple(spec.binning.pe_edges),
             tuple(spec.binning.t_edges_us),
             tuple(sorted(spec.model.items())),
+            spec.physics_models,
         )
         if key not in cache:
             cache[key] = build_forward_model(spec)

@@ -23,8 +23,11 @@ R_HAT_MAX = 1.1
 
 
 #: flavored_giunti differs from flavored only in the couplings convention: the same graph, so
-#: the same sampling path (its own couplings are checked in tests/test_physics_paths.py)
-SAMPLED_SPECS = [name for name in list_specs() if name != "flavored_giunti"]
+#: the same sampling path (its own couplings are checked in tests/test_physics_paths.py);
+#: likewise light_vector_bl is light_vector with other charges, and magnetic_moment_universal
+#: the magnetic_moment model with one moment (their rates: tests/test_bsm.py)
+SAME_PATH = ("flavored_giunti", "light_vector_bl", "magnetic_moment_universal")
+SAMPLED_SPECS = [name for name in list_specs() if name not in SAME_PATH]
 
 
 @pytest.mark.parametrize("name", SAMPLED_SPECS)

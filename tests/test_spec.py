@@ -18,6 +18,7 @@ from scipy import integrate, optimize
 from cevns_bayes import ConfigError
 from cevns_bayes import constants as c
 from cevns_bayes.model.binning import DEFAULT_PE_EDGES, DEFAULT_T_EDGES_US, Binning
+from cevns_bayes.model.parameters import get_parameter
 from cevns_bayes.physics.cross_section import weak_charge
 from cevns_bayes.spec import (
     MODEL_DEFAULTS,
@@ -33,7 +34,20 @@ from cevns_bayes.spec import (
     spec_from_dict,
 )
 
-SHIPPED = ("flavored", "flavored_giunti", "nsi_ee", "nsi_ee_mumu", "weak_mixing", "xsec")
+SHIPPED = (
+    "charge_radius",
+    "flavored",
+    "flavored_giunti",
+    "light_scalar",
+    "light_vector",
+    "light_vector_bl",
+    "magnetic_moment",
+    "magnetic_moment_universal",
+    "nsi_ee",
+    "nsi_ee_mumu",
+    "weak_mixing",
+    "xsec",
+)
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "models"
 
 #: The nuisance priors of every shipped spec (docs/physics.md §6, §8)
@@ -57,6 +71,19 @@ PAPER_CONVENTIONS = {
     "weak_mixing": {"couplings": "coherent2021", "form_factor": "helm_a13"},
     "flavored": {"couplings": "coherent2021", "form_factor": "helm_a13"},
     "flavored_giunti": {"couplings": "giunti", "form_factor": "helm_a13"},
+    # the models beyond the SM (cevns_bayes/physics/bsm.py) on the corrected couplings, and
+    # the charge radii on those couplings without their SM charge-radius terms
+    **{
+        name: {"couplings": "giunti"}
+        for name in (
+            "light_vector",
+            "light_vector_bl",
+            "light_scalar",
+            "magnetic_moment",
+            "magnetic_moment_universal",
+        )
+    },
+    "charge_radius": {"couplings": "no_charge_radius"},
 }
 EXPECTED = {
     "xsec": ({"sigma": (0.0, 600.0, 180.0)}, {}, "none", 0.9),
@@ -82,6 +109,28 @@ EXPECTED = {
         {"eps_ee_d": 0.0, "eps_mumu_d": 0.0},
         "axis_reflection",
         0.95,
+    ),
+    # fixed-mass slices of the light mediators: flat on [0, g_max]
+    "light_vector": ({"g_zprime": (0.0, 2.0e-4, 1.0e-5)}, {"m_zprime_mev": 10.0}, "none", 0.9),
+    "light_vector_bl": ({"g_bl": (0.0, 2.0e-4, 1.0e-5)}, {"m_bl_mev": 10.0}, "none", 0.9),
+    "light_scalar": ({"g_phi": (0.0, 5.0e-5, 5.0e-6)}, {"m_phi_mev": 10.0}, "none", 0.9),
+    "magnetic_moment": (
+        {"mu_nu_e": (0.0, 150.0, 10.0), "mu_nu_mu": (0.0, 150.0, 10.0)},
+        {},
+        "none",
+        0.9,
+    ),
+    "magnetic_moment_universal": (
+        {"mu_nu": (0.0, 100.0, 10.0)},
+        {"mu_nu_e": 0.0, "mu_nu_mu": 0.0},
+        "none",
+        0.9,
+    ),
+    "charge_radius": (
+        {"r2_nu_e": (-90.0, 30.0, 0.0), "r2_nu_mu": (-90.0, 30.0, 0.0)},
+        {},
+        "none",
+        0.9,
     ),
 }
 
@@ -596,7 +645,7 @@ def test_spec_from_dict_uses_the_source_label():
 
 
 # --- the shipped specs ---------------------------------------------------------------------------
-def test_list_specs_returns_the_shipped_six():
+def test_list_specs_returns_the_shipped_specs():
     assert models_dir() == SHIPPED_DIR
     assert list_specs() == sorted(SHIPPED)
 
@@ -612,7 +661,7 @@ def test_shipped_spec_contents(name):
         p = spec.pois[poi]
         assert p.prior == Prior("flat", lower=lower, upper=upper)
         assert p.initial == initial
-        assert p.units == ("1e-40 cm2" if poi == "sigma" else "")  # the registry's unit
+        assert p.units == get_parameter(poi).unit  # the registry's unit
     assert spec.nuisances == NUISANCE_PRIORS
     assert tuple(spec.nuisances) == NUISANCE_NAMES
     assert spec.free_names == tuple(pois) + NUISANCE_NAMES

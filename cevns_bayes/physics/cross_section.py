@@ -22,7 +22,11 @@ import numpy as np
 from cevns_bayes import constants as c
 from cevns_bayes.errors import ConfigError
 
-COUPLING_CONVENTIONS = ("tree", "radiative", "giunti", "coherent2021")
+#: The conventions of the SM prediction (the difference budget varies these)
+SM_COUPLING_CONVENTIONS = ("tree", "radiative", "giunti", "coherent2021")
+#: Every convention: the SM ones and ``no_charge_radius``, the base of ``giunti`` without the
+#: SM charge-radius corrections, for the analysis that fits the charge radii themselves
+COUPLING_CONVENTIONS = (*SM_COUPLING_CONVENTIONS, "no_charge_radius")
 #: Conventions whose proton coupling depends on the neutrino flavor (charge-radius corrections)
 FLAVOR_DEPENDENT_COUPLINGS = ("giunti", "coherent2021")
 #: The couplings convention the paper's published SM cross sections rest on
@@ -54,6 +58,11 @@ def nucleon_couplings(sin2_theta_w, convention: str = "tree", flavor: str | None
     for antineutrinos, g_V^p(ν̄_μ) = 0.0227 − 0.01267: the legacy option of COHERENT's rate
     code, which its authors mark as an error, and the convention the paper's SM cross sections
     ⟨σ⟩_μ = 197, ⟨σ⟩_e = 172 rest on (the README's *Cross-section conventions*).
+    ``"no_charge_radius"``: ``giunti`` without its charge-radius terms, g_V^p = 0.0227,
+    g_V^n = −0.5117 for every flavor: not an SM prediction, but the base on which the
+    ``charge_radius`` physics model (:mod:`cevns_bayes.physics.bsm`) adds the charge radii as
+    parameters, so that the SM terms are not counted twice (at its ``SM_VALUES`` it is
+    ``giunti`` again).
 
     In every convention but ``tree``, g_V^p moves with sin²θ_W as at tree level,
     −2 (sin²θ_W − 0.23857), so that the weak-mixing analysis can use any of them.
@@ -65,6 +74,8 @@ def nucleon_couplings(sin2_theta_w, convention: str = "tree", flavor: str | None
     shift = -2.0 * (sin2_theta_w - c.SIN2_THETA_W_LOW_Q2)
     if convention == "radiative":
         return c.GV_PROTON_RADIATIVE + shift, c.GV_NEUTRON_RADIATIVE
+    if convention == "no_charge_radius":
+        return c.GV_PROTON_CHARGE_RADIUS_BASE + shift, c.GV_NEUTRON_CHARGE_RADIUS
     if convention in FLAVOR_DEPENDENT_COUPLINGS:
         if flavor not in _FLAVOR_LEPTON:
             raise ConfigError(

@@ -89,7 +89,7 @@ def variation_list(spec, *, flux=None) -> list[dict[str, Any]]:
     """The variations of :func:`difference_budget` for ``spec``, each a dict with ``name``,
     ``group`` and ``changes`` (what differs from the nominal configuration)."""
     from cevns_bayes.model.binning import binning_from_name
-    from cevns_bayes.physics.cross_section import COUPLING_CONVENTIONS, FORM_FACTORS
+    from cevns_bayes.physics.cross_section import FORM_FACTORS, SM_COUPLING_CONVENTIONS
     from cevns_bayes.physics.flux import PULSE_SHAPES
 
     model = spec.model
@@ -116,7 +116,7 @@ def variation_list(spec, *, flux=None) -> list[dict[str, Any]]:
     )
     for ff in _other(FORM_FACTORS, model["form_factor"]):
         add(f"form_factor:{ff}", "form_factor", form_factor=ff)
-    for cp in _other(COUPLING_CONVENTIONS, model["couplings"]):
+    for cp in _other(SM_COUPLING_CONVENTIONS, model["couplings"]):
         add(f"couplings:{cp}", "couplings", couplings=cp)
     for name in BINNING_VARIATIONS:
         b = binning_from_name(name)
