@@ -19,6 +19,7 @@ from cevns_bayes.errors import CevnsBayesError, ConfigError
 from cevns_bayes.paths import DEFAULT_DATA_DIR, FLUX_2018_FILE
 from cevns_bayes.physics.cross_section import COUPLING_CONVENTIONS, FORM_FACTORS
 from cevns_bayes.physics.flux import DEFAULT_FLUX_SOURCE, FLUX_SOURCES
+from cevns_bayes.spec import list_specs
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
@@ -484,8 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     smp.add_argument(
         "model",
-        help="analysis name (xsec, weak_mixing, flavored, flavored_giunti, nsi_ee, "
-        "nsi_ee_mumu) or the path of a spec TOML file",
+        help=f"analysis name ({', '.join(list_specs())}) or the path of a spec TOML file",
     )
     _add_data_options(smp)
     smp.add_argument(

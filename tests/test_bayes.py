@@ -49,6 +49,10 @@ SPECS = (
     "magnetic_moment",
     "magnetic_moment_universal",
     "charge_radius",
+    # the neutron radius as a POI
+    "neutron_radius",
+    "neutron_radius_cs_i",
+    "weak_mixing_neutron_radius",
 )
 FOLDED = ("nsi_ee", "nsi_ee_mumu")
 #: Deterministics of an unfolded model (exactly these) and of a folded one (at least these)

@@ -26,7 +26,13 @@ R_HAT_MAX = 1.1
 #: the same sampling path (its own couplings are checked in tests/test_physics_paths.py);
 #: likewise light_vector_bl is light_vector with other charges, and magnetic_moment_universal
 #: the magnetic_moment model with one moment (their rates: tests/test_bsm.py)
-SAME_PATH = ("flavored_giunti", "light_vector_bl", "magnetic_moment_universal")
+SAME_PATH = (
+    "flavored_giunti",
+    "light_vector_bl",
+    "magnetic_moment_universal",
+    "neutron_radius",  # the xsec graph with r_n_scale free (a POI instead of a nuisance)
+    "weak_mixing_neutron_radius",
+)
 SAMPLED_SPECS = [name for name in list_specs() if name not in SAME_PATH]
 
 

@@ -30,12 +30,13 @@ def test_equal_isotope_scales_are_the_common_scale(model):
 
 
 def test_one_nucleus_radius_moves_sigma_sm_as_the_quadrature_says(model):
-    """⟨σ⟩_SM with R_n(Cs) × 1.10 and R_n(I) nominal against Σ_E p(E) σ(E) from
-    ``total_cross_section_cm2`` (Gauss–Legendre in T) per isotope, averaged over Cs and I and
-    weighted by each flavor's flux."""
+    """⟨σ⟩_SM with R_n(Cs) × 1.10 and R_n(I) nominal against Σ_E p(E) σ(E), σ(E) the
+    Gauss–Legendre integral of ``differential_cross_section_cm2_per_mev`` over T, per
+    isotope, averaged over Cs and I and weighted by each flavor's flux."""
     f = model.forward
     got = f.evaluate({"r_n_scale_cs": 1.10})["sigma_sm_total_1e40cm2"]
     kind, conv = model.spec.model["form_factor"], model.spec.model["couplings"]
+    x, w = np.polynomial.legendre.leggauss(400)
     per_flavor, weights = [], []
     for name in FIT_FLAVORS:
         fl = f.flux[name]
@@ -44,12 +45,12 @@ def test_one_nucleus_radius_moves_sigma_sm_as_the_quadrature_says(model):
         sig = 0.0
         for iso, scale in zip(c.ISOTOPES, (1.10, 1.0)):
             rn = xs.nuclear_radii_fm(iso, kind)[1] * scale
-            s_e = [
-                xs.total_cross_section_cm2(
-                    ei, iso, n_nodes=400, r_n_fm=rn, form=kind, convention=conv, flavor=name
-                )
-                for ei in e
-            ]
+            t_max = xs.max_recoil_mev(e, iso.mass_mev)
+            t = 0.5 * t_max[:, None] * (x[None, :] + 1.0)
+            dsig = xs.differential_cross_section_cm2_per_mev(
+                e[:, None], t, iso, r_n_fm=rn, form=kind, convention=conv, flavor=name
+            )
+            s_e = 0.5 * t_max * (dsig @ w)  # σ(E), Gauss–Legendre in T
             sig = sig + 0.5 * np.dot(p, s_e) / p.sum()
         per_flavor.append(sig / c.CM2_PER_1E40)
         weights.append(p.sum())

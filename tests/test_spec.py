@@ -43,9 +43,12 @@ SHIPPED = (
     "light_vector_bl",
     "magnetic_moment",
     "magnetic_moment_universal",
+    "neutron_radius",
+    "neutron_radius_cs_i",
     "nsi_ee",
     "nsi_ee_mumu",
     "weak_mixing",
+    "weak_mixing_neutron_radius",
     "xsec",
 )
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "models"
@@ -84,7 +87,14 @@ PAPER_CONVENTIONS = {
         )
     },
     "charge_radius": {"couplings": "no_charge_radius"},
+    # the neutron radius in the paper's conventions, as the weak-mixing analysis
+    **{
+        name: {"couplings": "coherent2021", "form_factor": "helm_a13"}
+        for name in ("neutron_radius", "neutron_radius_cs_i", "weak_mixing_neutron_radius")
+    },
 }
+#: Specs whose POI replaces the shared r_n_scale nuisance (``drop``)
+RADIUS_POI_SPECS = ("neutron_radius", "neutron_radius_cs_i", "weak_mixing_neutron_radius")
 EXPECTED = {
     "xsec": ({"sigma": (0.0, 600.0, 180.0)}, {}, "none", 0.9),
     "weak_mixing": ({"sin2_theta_w": (0.0, 1.0, 0.23)}, {}, "none", 0.9),
@@ -128,6 +138,19 @@ EXPECTED = {
     ),
     "charge_radius": (
         {"r2_nu_e": (-90.0, 30.0, 0.0), "r2_nu_mu": (-90.0, 30.0, 0.0)},
+        {},
+        "none",
+        0.9,
+    ),
+    "neutron_radius": ({"r_n_scale": (0.5, 1.5, 1.0)}, {}, "none", 0.9),
+    "neutron_radius_cs_i": (
+        {"r_n_scale_cs": (0.5, 1.5, 1.0), "r_n_scale_i": (0.5, 1.5, 1.0)},
+        {},
+        "none",
+        0.9,
+    ),
+    "weak_mixing_neutron_radius": (
+        {"sin2_theta_w": (0.0, 0.5, 0.23), "r_n_scale": (0.5, 1.5, 1.0)},
         {},
         "none",
         0.9,
@@ -662,11 +685,16 @@ def test_shipped_spec_contents(name):
         assert p.prior == Prior("flat", lower=lower, upper=upper)
         assert p.initial == initial
         assert p.units == get_parameter(poi).unit  # the registry's unit
-    assert spec.nuisances == NUISANCE_PRIORS
-    assert tuple(spec.nuisances) == NUISANCE_NAMES
-    assert spec.free_names == tuple(pois) + NUISANCE_NAMES
+    shared = {k: v for k, v in NUISANCE_PRIORS.items()}
+    if name in RADIUS_POI_SPECS:
+        del shared["r_n_scale"]  # dropped: the POI replaces it
+    assert spec.nuisances == shared
+    assert tuple(spec.nuisances) == tuple(n for n in NUISANCE_NAMES if n in shared)
+    assert spec.free_names == tuple(pois) + tuple(spec.nuisances)
     assert spec.fixed == fixed
-    mass_matrix = "full" if multimodal != "none" else "diag"  # the NSI bands are thin ridges
+    # the NSI bands and the two-radius / radius-sin2 ridges are thin: a dense mass matrix
+    ridges = multimodal != "none" or name in ("neutron_radius_cs_i", "weak_mixing_neutron_radius")
+    mass_matrix = "full" if ridges else "diag"
     assert spec.sampler == SamplerSpec(
         target_accept=target_accept, multimodal=multimodal, mass_matrix=mass_matrix
     )
