@@ -23,6 +23,7 @@ parameters like any other.
 
 from cevns_bayes.errors import CevnsBayesError, ConfigError, DataError
 from cevns_bayes.model.parameters import Parameter
+from cevns_bayes.physics import sterile as _sterile  # noqa: F401  (registers "sterile")
 from cevns_bayes.physics.plugins import (
     Moment,
     PhysicsContext,
