@@ -40,6 +40,8 @@ from cevns_bayes.errors import ConfigError
 from cevns_bayes.inference import limits as lim
 from cevns_bayes.model.parameters import parameter_facts, parameter_owner
 from cevns_bayes.output import atomic_path, save_figures, write_json
+from cevns_bayes.paths import DEFAULT_DATA_DIR
+from cevns_bayes.physics.flux import DEFAULT_FLUX_SOURCE
 from cevns_bayes.spec import ScanSpec, check_scan, scan_values
 
 #: Bayesian grid: points spread evenly over the POI box, and log-spaced from the log cut
@@ -189,6 +191,9 @@ def run_scan(
     if not box_lo <= log_min < box_hi or log_min <= 0:
         raise ConfigError(f"--log-min {log_min:g}: must be > 0 and inside [{box_lo}, {box_hi})")
     grid = lim.limit_grid(box_lo, box_hi, grid_linear, grid_log, log_min)
+    # the defaults spelled out, so that the library and the command line share points
+    data_dir = DEFAULT_DATA_DIR if data_dir is None else data_dir
+    flux = DEFAULT_FLUX_SOURCE if flux is None else flux
     settings = {
         "limit_on": limit_on,
         "level_delta_chi2": level,
@@ -196,8 +201,8 @@ def run_scan(
         "grid_linear": grid_linear,
         "grid_log": grid_log,
         "log_prior_min": log_min,
-        "data_dir": None if data_dir is None else str(data_dir),
-        "flux": None if flux is None else str(flux),
+        "data_dir": str(Path(data_dir).resolve()),
+        "flux": str(flux),
     }
     fingerprint = _fingerprint({"spec": sspec.to_dict(), "settings": settings})
     xs = list(scan.values)
