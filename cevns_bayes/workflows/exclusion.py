@@ -144,6 +144,12 @@ class _Progress:
             print(line, file=sys.stderr, flush=True)
 
 
+def _axis_label(name: str, unit: str) -> str:
+    """The registry's label, with the unit unless the label already has one."""
+    text = parameter_facts(name)[2]
+    return text + (f" [{unit}]" if unit and "[" not in text else "")
+
+
 def _derived(limit_on: str):
     """Conversions of a limit on ``limit_on`` its physics model offers (``derived_limits``)."""
     from cevns_bayes.physics.plugins import get_physics_model
@@ -250,9 +256,8 @@ def run_scan(
                     b["upper_90_log"] for b in doc["bayes"]
                 ],
             },
-            x_label=f"{parameter_facts(parameter)[2]}" + (f" [{unit_x}]" if unit_x else ""),
-            y_label=f"90% upper limit on {parameter_facts(limit_on)[2]}"
-            + (f" [{unit_g}]" if unit_g else ""),
+            x_label=_axis_label(parameter, unit_x),
+            y_label="90% upper limit on " + _axis_label(limit_on, unit_g),
             title=f"{spec.name}: exclusion ({len(xs)} points)",
         )
         save_figures({"limits.png": fig}, out)
