@@ -28,6 +28,7 @@ scalar mediators, magnetic moments, charge radii) are registered on import
 import cevns_bayes.physics.bsm  # noqa: F401
 from cevns_bayes.errors import CevnsBayesError, ConfigError, DataError
 from cevns_bayes.model.parameters import Parameter
+from cevns_bayes.physics import sterile as _sterile  # noqa: F401  (registers "sterile")
 from cevns_bayes.physics.plugins import (
     Moment,
     PhysicsContext,

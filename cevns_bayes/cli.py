@@ -258,6 +258,54 @@ def cmd_profile(args) -> int:
     return 0
 
 
+def cmd_scan(args) -> int:
+    from cevns_bayes.spec import load_spec
+    from cevns_bayes.workflows.exclusion import resolve_scan, run_scan
+
+    spec = load_spec(args.model)
+    _check_out(args.out, folder=True)
+    scan = resolve_scan(
+        spec,
+        parameter=args.parameter,
+        values=args.values,
+        log_range=args.log_range,
+        linear_range=args.range,
+        points=args.points,
+        limit_on=args.limit_on,
+    )
+    doc = run_scan(
+        spec,
+        args.out,
+        scan=scan,
+        workers=args.workers,
+        grid_linear=args.grid_points,
+        grid_log=args.grid_log_points,
+        log_min=args.log_min,
+        data_dir=args.data_dir,
+        flux=args.flux,
+        progress=args.progress != "off",
+        plots=not args.no_plots,
+    )
+    ux = doc["units"]["x"]
+    print(
+        f"{doc['limit_on']}: 90% upper limits over {len(doc['scanned'])} values of "
+        f"{doc['parameter']}" + (f" [{ux}]" if ux else "")
+    )
+    print(f"{'x':>12}{'profile':>12}{'Bayes flat':>12}{'Bayes log':>12}")
+    for p, b in zip(doc["profile"], doc["bayes"]):
+        print(
+            f"{p['x']:>12.4g}{p['upper_90']:>12.4g}{b['upper_90_flat']:>12.4g}"
+            f"{b['upper_90_log']:>12.4g}"
+        )
+    t = doc["timing"]
+    print(
+        f"wrote {args.out}/limits.json, limits.csv"
+        + ("" if args.no_plots else ", limits.png")
+        + f" ({t['computed']} points computed, {t['seconds']:.0f} s)"
+    )
+    return 0
+
+
 def cmd_compare(args) -> int:
     from cevns_bayes.report import compare_analysis, compare_markdown
 
@@ -541,6 +589,66 @@ def build_parser() -> argparse.ArgumentParser:
     prf.add_argument("--no-plots", action="store_true")
     prf.set_defaults(func=cmd_profile)
 
+    scn = sub.add_parser(
+        "scan",
+        help="exclusion curve: 90% upper limits (profile and Bayes) on a POI at each value of "
+        "a fixed parameter ([scan] of the spec)",
+    )
+    scn.add_argument("model", help="analysis name or spec TOML path (with a [scan] table)")
+    _add_data_options(scn)
+    scn.add_argument("--out", type=Path, required=True, help="output folder (resumable)")
+    scn.add_argument("--parameter", default=None, help="the scanned (fixed) parameter")
+    scn.add_argument(
+        "--values", type=_float_list, default=None, help="scanned values, comma-separated"
+    )
+    scn.add_argument(
+        "--log-range",
+        nargs=3,
+        type=float,
+        metavar=("MIN", "MAX", "N"),
+        default=None,
+        help="N log-spaced values from MIN to MAX",
+    )
+    scn.add_argument(
+        "--range",
+        nargs=3,
+        type=float,
+        metavar=("MIN", "MAX", "N"),
+        default=None,
+        help="N evenly spaced values from MIN to MAX",
+    )
+    scn.add_argument(
+        "--points", type=_positive_int, default=None, help="re-space the range with N points"
+    )
+    scn.add_argument("--limit-on", default=None, help="the POI that gets the upper limit")
+    scn.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="worker processes (default: all cores; 1 = this process)",
+    )
+    scn.add_argument(
+        "--grid-points",
+        type=_positive_int,
+        default=24,
+        help="Bayesian grid: evenly spaced POI points over its prior box (default 24)",
+    )
+    scn.add_argument(
+        "--grid-log-points",
+        type=_nonnegative_int,
+        default=16,
+        help="Bayesian grid: log-spaced POI points from the log-prior cut up (default 16)",
+    )
+    scn.add_argument(
+        "--log-min",
+        type=float,
+        default=None,
+        help="lower cut of the log-uniform prior (default 1e-4 x the POI box's upper end)",
+    )
+    scn.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
+    scn.add_argument("--no-plots", action="store_true")
+    scn.set_defaults(func=cmd_scan)
+
     cmp_ = sub.add_parser("compare", help="Bayesian vs profile vs published for one analysis")
     cmp_.add_argument("model", help="analysis name (its results folder under --results)")
     cmp_.add_argument("--results", type=Path, default=Path("results"))
@@ -621,6 +729,15 @@ def build_parser() -> argparse.ArgumentParser:
     toy.add_argument("--no-plots", action="store_true")
     toy.set_defaults(func=cmd_toys)
     return parser
+
+
+def _float_list(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, got {text!r}"
+        ) from None
 
 
 def _positive_int(text: str) -> int:

@@ -130,6 +130,7 @@ TOP_LEVEL_TABLES = (
     "binning",
     "model",
     "sampler",
+    "scan",
 )
 _NAME_RE = re.compile(r"[a-z0-9_]+")
 #: Environment variable that points :func:`load_spec` at another folder of specs
@@ -499,6 +500,125 @@ def _check_spec_parts(
             )
 
 
+# --- a scan over a fixed parameter (exclusion curves) -------------------------------------------
+#: How ``[scan]`` gives the scanned values (exactly one of them)
+SCAN_VALUE_KEYS = ("values", "log_range", "range")
+
+
+@dataclass(frozen=True)
+class ScanSpec:
+    """``[scan]``: fits at each of ``values`` of the fixed parameter ``parameter``, each giving
+    an upper limit on the POI ``limit_on`` (``cevns-bayes scan``, :mod:`cevns_bayes.workflows.
+    exclusion`). ``how`` records the form the values were given in (``values``, ``log_range``
+    or ``range``) and ``given`` its TOML value, so :meth:`as_dict` writes the table back."""
+
+    parameter: str
+    values: tuple[float, ...]
+    limit_on: str
+    how: str = "values"
+    given: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        given = list(self.values) if self.given is None else self.given
+        return {"parameter": self.parameter, self.how: given, "limit_on": self.limit_on}
+
+
+def scan_values(how: str, given: Any, key: str, source: str) -> tuple[float, ...]:
+    """The scanned values of ``values = [...]``, ``log_range = [min, max, n]`` (n log-spaced
+    values, min > 0) or ``range = [min, max, n]`` (evenly spaced); ``key`` is the dotted key
+    named in errors."""
+    if not isinstance(given, list):
+        raise _fail(source, key, f"expected a list, got {_type_name(given)}")
+    if how == "values":
+        vals = [_number(v, f"{key}[{i}]", source) for i, v in enumerate(given)]
+        if not vals:
+            raise _fail(source, key, "needs at least one value")
+        for i in range(1, len(vals)):
+            if not vals[i] > vals[i - 1]:
+                raise _fail(
+                    source,
+                    f"{key}[{i}]",
+                    f"values must be strictly increasing: {_fmt(vals[i])} after "
+                    f"{_fmt(vals[i - 1])}",
+                )
+        return tuple(vals)
+    if len(given) != 3:
+        raise _fail(source, key, f"expected [min, max, n], got {given!r}")
+    lo = _number(given[0], f"{key}[0]", source)
+    hi = _number(given[1], f"{key}[1]", source)
+    n = _integer(given[2], f"{key}[2]", source)
+    if n < 1:
+        raise _fail(source, f"{key}[2]", f"needs n >= 1 points, got {n}")
+    if n > 1 and not hi > lo:
+        raise _fail(source, f"{key}[1]", f"max {_fmt(hi)} must be above min {_fmt(lo)}")
+    if how == "log_range":
+        if lo <= 0:
+            raise _fail(source, f"{key}[0]", f"a log range needs min > 0, got {_fmt(lo)}")
+        vals = np.geomspace(lo, hi, n) if n > 1 else np.array([lo])
+    else:
+        vals = np.linspace(lo, hi, n) if n > 1 else np.array([lo])
+    return tuple(float(v) for v in vals)
+
+
+def check_scan(
+    scan: ScanSpec, pois: Mapping[str, PoiSpec], nuisances, source: str, key: str = "scan"
+) -> None:
+    """The scan's consistency with the spec: ``parameter`` a known parameter that the spec fixes
+    (or leaves out), never free; its values inside the parameter's range; ``limit_on`` a
+    POI."""
+    name = scan.parameter
+    if name not in parameter_names():
+        raise _fail(
+            source,
+            f"{key}.parameter",
+            f"{name!r}: unknown parameter; known: {', '.join(parameter_names())}",
+        )
+    if name in pois or name in nuisances:
+        where = "pois" if name in pois else "nuisances"
+        raise _fail(
+            source,
+            f"{key}.parameter",
+            f"{name} is free (in [{where}]); a scanned parameter must be under [fixed] or left out",
+        )
+    lo, hi = parameter_bounds(name)
+    for i, v in enumerate(scan.values):
+        if not lo <= v <= hi:
+            raise _fail(
+                source,
+                f"{key}.{scan.how}",
+                f"value {_fmt(v)} (point {i}) is outside the range of {name} "
+                f"[{_fmt(lo)}, {_fmt(hi)}]",
+            )
+    if scan.limit_on not in pois:
+        raise _fail(
+            source,
+            f"{key}.limit_on",
+            f"{scan.limit_on!r} is not a POI of this spec; POIs: {', '.join(pois)}",
+        )
+
+
+def _parse_scan(doc: Any, source: str) -> ScanSpec:
+    table = _table(doc, "scan", source)
+    _check_keys(table, ("parameter", "limit_on", *SCAN_VALUE_KEYS), "scan", source)
+    for k in ("parameter", "limit_on"):
+        if k not in table:
+            raise _fail(source, f"scan.{k}", "required")
+    parameter = _string(table["parameter"], "scan.parameter", source)
+    limit_on = _string(table["limit_on"], "scan.limit_on", source)
+    given = [k for k in SCAN_VALUE_KEYS if k in table]
+    if len(given) != 1:
+        which = given[1] if given else SCAN_VALUE_KEYS[0]
+        raise _fail(
+            source,
+            f"scan.{which}",
+            "give exactly one of values = [...], log_range = [min, max, n] or "
+            "range = [min, max, n]",
+        )
+    how = given[0]
+    values = scan_values(how, table[how], f"scan.{how}", source)
+    return ScanSpec(parameter, values, limit_on, how, table[how])
+
+
 # --- the analysis spec --------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class AnalysisSpec:
@@ -526,6 +646,8 @@ class AnalysisSpec:
     #: Python modules or files that register physics models (``[physics] modules``; files
     #: as absolute paths), imported when the spec is loaded
     physics_modules: tuple[str, ...] = ()
+    #: the ``[scan]`` table (None without one): :class:`ScanSpec`
+    scan: ScanSpec | None = None
 
     def __post_init__(self) -> None:
         label = self._label()
@@ -554,6 +676,10 @@ class AnalysisSpec:
         # every option present, with its default when left out
         object.__setattr__(self, "model", _parse_model(dict(self.model), label))
         _check_spec_parts(label, self.pois, self.nuisances, self.fixed, self.sampler)
+        if self.scan is not None:
+            if not isinstance(self.scan, ScanSpec):
+                raise _fail(label, "scan", f"expected a ScanSpec, got {self.scan!r}")
+            check_scan(self.scan, self.pois, self.nuisances, label)
 
     def _label(self) -> str:
         return str(self.path) if self.path is not None else f"<spec {self.name}>"
@@ -664,6 +790,7 @@ class AnalysisSpec:
             },
             "model": dict(self.model),
             "sampler": dataclasses.asdict(self.sampler),
+            **({"scan": self.scan.as_dict()} if self.scan is not None else {}),
         }
 
     def __eq__(self, other: object) -> bool:
@@ -920,6 +1047,10 @@ def spec_from_dict(
     model = _parse_model(doc.get("model", {}), source)
     sampler = _parse_sampler(doc.get("sampler", {}), source)
     _check_spec_parts(source, pois, nuisances, fixed, sampler)
+    scan = None
+    if "scan" in doc:
+        scan = _parse_scan(doc["scan"], source)
+        check_scan(scan, pois, nuisances, source)
     return AnalysisSpec(
         name,
         description,
@@ -932,6 +1063,7 @@ def spec_from_dict(
         path,
         physics=physics,
         physics_modules=modules,
+        scan=scan,
     )
 
 

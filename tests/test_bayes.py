@@ -53,6 +53,9 @@ SPECS = (
     "neutron_radius",
     "neutron_radius_cs_i",
     "weak_mixing_neutron_radius",
+    # sterile 3+1 slices in Δm² (cevns_bayes/physics/sterile.py)
+    "sterile",
+    "sterile_mumu",
 )
 FOLDED = ("nsi_ee", "nsi_ee_mumu")
 #: Deterministics of an unfolded model (exactly these) and of a folded one (at least these)

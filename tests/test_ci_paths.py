@@ -32,6 +32,7 @@ SAME_PATH = (
     "magnetic_moment_universal",
     "neutron_radius",  # the xsec graph with r_n_scale free (a POI instead of a nuisance)
     "weak_mixing_neutron_radius",
+    "sterile_mumu",  # the sterile graph with the other flavor's mixing free
 )
 SAMPLED_SPECS = [name for name in list_specs() if name not in SAME_PATH]
 

@@ -47,6 +47,8 @@ SHIPPED = (
     "neutron_radius_cs_i",
     "nsi_ee",
     "nsi_ee_mumu",
+    "sterile",
+    "sterile_mumu",
     "weak_mixing",
     "weak_mixing_neutron_radius",
     "xsec",
@@ -92,11 +94,25 @@ PAPER_CONVENTIONS = {
         name: {"couplings": "coherent2021", "form_factor": "helm_a13"}
         for name in ("neutron_radius", "neutron_radius_cs_i", "weak_mixing_neutron_radius")
     },
+    "sterile": {"couplings": "coherent2021", "form_factor": "helm_a13"},
+    "sterile_mumu": {"couplings": "coherent2021", "form_factor": "helm_a13"},
 }
 #: Specs whose POI replaces the shared r_n_scale nuisance (``drop``)
 RADIUS_POI_SPECS = ("neutron_radius", "neutron_radius_cs_i", "weak_mixing_neutron_radius")
 EXPECTED = {
     "xsec": ({"sigma": (0.0, 600.0, 180.0)}, {}, "none", 0.9),
+    "sterile": (
+        {"ue4_sq": (0.0, 0.5, 0.05)},
+        {"dm2_41_ev2": 10.0, "umu4_sq": 0.0},
+        "none",
+        0.9,
+    ),
+    "sterile_mumu": (
+        {"umu4_sq": (0.0, 0.5, 0.05)},
+        {"dm2_41_ev2": 10.0, "ue4_sq": 0.0},
+        "none",
+        0.9,
+    ),
     "weak_mixing": ({"sin2_theta_w": (0.0, 1.0, 0.23)}, {}, "none", 0.9),
     "flavored": ({"scale_mu": (0.0, 3.0, 1.0), "scale_e": (0.0, 3.0, 1.0)}, {}, "none", 0.9),
     "flavored_giunti": (
@@ -702,6 +718,48 @@ def test_shipped_spec_contents(name):
     assert spec.model["pulse_fwhm_ns"] == c.PROTON_PULSE_FWHM_NS == 378.0
     np.testing.assert_array_equal(spec.binning.pe_edges, DEFAULT_PE_EDGES)
     np.testing.assert_array_equal(spec.binning.t_edges_us, DEFAULT_T_EDGES_US)
+    if name.startswith("sterile"):  # an exclusion scan over Δm² (cevns-bayes scan)
+        poi = next(iter(pois))
+        assert (spec.scan.parameter, spec.scan.limit_on) == ("dm2_41_ev2", poi)
+        assert len(spec.scan.values) == 41
+        assert spec.scan.values[0] == pytest.approx(0.1)
+        assert spec.scan.values[-1] == pytest.approx(1000.0)
+    else:
+        assert spec.scan is None
+
+
+def test_scan_table_errors_name_the_file_and_key():
+    base = {
+        "pois": {"ue4_sq": {"prior": "flat", "lower": 0.0, "upper": 0.5}},
+        "fixed": {"dm2_41_ev2": 1.0},
+    }
+    ok = {"parameter": "dm2_41_ev2", "limit_on": "ue4_sq", "log_range": [0.1, 100.0, 4]}
+    spec = spec_from_dict({**base, "scan": ok}, "s.toml")
+    assert spec.scan.values == pytest.approx((0.1, 1.0, 10.0, 100.0))
+    again = spec.to_dict()
+    again["binning"].pop("name")
+    assert spec_from_dict(again, "again.toml").scan == spec.scan
+    cases = [
+        ({**ok, "bogus": 1}, r"s\.toml: scan\.bogus: unknown key"),
+        ({"limit_on": "ue4_sq", "values": [1.0]}, r"scan\.parameter: required"),
+        ({**ok, "values": [1.0]}, r"scan\.log_range: give exactly one of"),
+        ({**ok, "log_range": [0.0, 10.0, 3]}, r"scan\.log_range\[0\]: a log range needs min > 0"),
+        ({**ok, "log_range": [1.0, 10.0, 2.5]}, r"scan\.log_range\[2\]: expected an integer"),
+        (
+            {"parameter": "dm2_41_ev2", "limit_on": "ue4_sq", "values": [1.0, 0.5]},
+            r"scan\.values\[1\]: values must be strictly increasing",
+        ),
+        (
+            {"parameter": "dm2_41_ev2", "limit_on": "ue4_sq", "range": [1.0, 5000.0, 3]},
+            r"scan\.range: value 2500.5 \(point 1\) is outside the range of dm2_41_ev2",
+        ),
+        ({**ok, "limit_on": "umu4_sq"}, r"scan\.limit_on: 'umu4_sq' is not a POI"),
+        ({**ok, "parameter": "nope"}, r"scan\.parameter: 'nope': unknown parameter"),
+        ({**ok, "parameter": "ue4_sq"}, r"scan\.parameter: ue4_sq is free \(in \[pois\]\)"),
+    ]
+    for table, match in cases:
+        with pytest.raises(ConfigError, match=match):
+            spec_from_dict({**base, "scan": table}, "s.toml")
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -935,7 +993,8 @@ def test_to_dict_round_trip(name):
     )
     doc = spec.to_dict()
     assert json.loads(json.dumps(doc)) == doc
-    assert set(doc) == {"analysis", "pois", "nuisances", "fixed", "binning", "model", "sampler"}
+    tables = {"analysis", "pois", "nuisances", "fixed", "binning", "model", "sampler"}
+    assert set(doc) == tables | ({"scan"} if spec.scan is not None else set())
     assert doc["binning"]["name"] == "default"
     assert doc["binning"]["pe_edges"] == [float(x) for x in DEFAULT_PE_EDGES]
     assert doc["nuisances"]["brn_norm"] == {"prior": "lognormal", "median": 1.0, "sigma_log": 0.25}

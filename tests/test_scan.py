@@ -1,0 +1,163 @@
+"""``cevns-bayes scan``: exclusion curves from a test-local plug-in with a fixed mass.
+
+The spec frees g_toy and fixes m_toy_mev (tests/user_physics/toy_mediator.py); the scan runs
+three masses with a small Bayesian grid, in this process. Checked: the files, resuming (a
+second run computes nothing, a lost point is recomputed alone), the profile limit against an
+independent profile fit at the limit (Δχ² = 2.706), the Bayesian limits against a finer
+independent grid (the posterior mass below them is 0.90), and the command line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cevns_bayes.cli import main
+from cevns_bayes.inference import limits as lim
+from cevns_bayes.inference.grid import LaplaceGrid
+from cevns_bayes.inference.profile import ProfileLikelihood
+from cevns_bayes.model.statistical import StatisticalModel
+from cevns_bayes.spec import load_spec
+from cevns_bayes.workflows.exclusion import point_path, resolve_scan, run_scan
+
+HERE = Path(__file__).parent / "user_physics"
+SPEC_TEXT = f"""
+[analysis]
+name = "toy_scan"
+include = ["{(Path(__file__).parents[1] / "models" / "shared" / "csi2021_nuisances.toml")}"]
+
+[physics]
+modules = ["{HERE / "toy_mediator.py"}"]
+
+[pois.g_toy]
+prior = "flat"
+lower = 0.0
+upper = 100.0
+initial = 10.0
+
+[fixed]
+m_toy_mev = 10.0
+
+[scan]
+parameter = "m_toy_mev"
+values = [3.0, 10.0, 30.0]
+limit_on = "g_toy"
+
+[model]
+form_factor = "helm"
+couplings = "tree"
+"""
+GRID = {"grid_linear": 8, "grid_log": 5}
+
+
+@pytest.fixture(scope="module")
+def scan_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scan")
+    path = folder / "toy_scan.toml"
+    path.write_text(SPEC_TEXT)
+    spec = load_spec(path)
+    doc = run_scan(spec, folder / "out", workers=1, progress=False, **GRID)
+    return spec, folder, doc
+
+
+def test_the_scan_writes_its_files(scan_dir):
+    spec, folder, doc = scan_dir
+    out = folder / "out"
+    assert doc["parameter"] == "m_toy_mev" and doc["limit_on"] == "g_toy"
+    assert doc["scanned"] == [3.0, 10.0, 30.0]
+    assert doc["units"] == {"x": "MeV", "limit": ""}
+    assert doc["timing"]["computed"] == 3
+    saved = json.loads((out / "limits.json").read_text())
+    assert saved["spec"]["scan"]["values"] == [3.0, 10.0, 30.0]
+    assert [p["x"] for p in saved["profile"]] == [3.0, 10.0, 30.0]
+    prof = np.array([p["upper_90"] for p in saved["profile"]])
+    flat = np.array([b["upper_90_flat"] for b in saved["bayes"]])
+    log = np.array([b["upper_90_log"] for b in saved["bayes"]])
+    # a heavier mediator is weaker: the limits on g grow with the mass
+    assert np.all(np.diff(prof) > 0) and np.all(np.diff(flat) > 0)
+    assert np.all((0 < log) & (log <= flat)) and np.all(prof < 100.0)
+    rows = list(csv.reader((out / "limits.csv").open()))
+    assert rows[0][:2] == ["m_toy_mev [MeV]", "profile_upper_90 g_toy"]
+    assert len(rows) == 4 and float(rows[2][1]) == pytest.approx(prof[1], rel=1e-5)
+    assert (out / "limits.png").stat().st_size > 10_000
+    assert sorted(p.name for p in (out / "points").iterdir()) == [
+        "x_10.json",
+        "x_3.json",
+        "x_30.json",
+    ]
+
+
+def test_a_second_run_computes_nothing_and_a_lost_point_is_recomputed(scan_dir):
+    spec, folder, first = scan_dir
+    out = folder / "out"
+    again = run_scan(spec, out, workers=1, progress=False, plots=False, **GRID)
+    assert again["timing"]["computed"] == 0
+    assert again["profile"] == first["profile"] and again["bayes"] == first["bayes"]
+    point_path(out, 10.0).unlink()  # as if the run had been interrupted before this point
+    resumed = run_scan(spec, out, workers=1, progress=False, plots=False, **GRID)
+    assert resumed["timing"]["computed"] == 1
+    np.testing.assert_allclose(
+        [p["upper_90"] for p in resumed["profile"]],
+        [p["upper_90"] for p in first["profile"]],
+        rtol=1e-6,
+    )
+    # other settings: the points no longer match and are recomputed
+    shutil.copytree(out, folder / "other")
+    other = run_scan(
+        spec,
+        folder / "other",
+        scan=resolve_scan(spec, values=[30.0]),
+        workers=1,
+        progress=False,
+        plots=False,
+        grid_linear=6,
+        grid_log=4,
+    )
+    assert other["timing"]["computed"] == 1 and other["scanned"] == [30.0]
+
+
+def test_the_limits_hold_against_independent_computations(scan_dir):
+    spec, _folder, doc = scan_dir
+    x = 30.0
+    p = next(q for q in doc["profile"] if q["x"] == x)
+    b = next(q for q in doc["bayes"] if q["x"] == x)
+    # profile: an ordinary spec with the mass fixed at x, fitted at the limit and at the best
+    fixed_spec = type(spec)(**{**spec.__dict__, "fixed": {"m_toy_mev": x}, "scan": None})
+    pl = ProfileLikelihood(StatisticalModel(fixed_spec))
+    best = min(
+        (pl.fit(start=s, hesse=False) for s in ({}, {"g_toy": p["best"] + 1e-3})),
+        key=lambda r: r.nll,
+    )
+    at = pl.fit({"g_toy": p["upper_90"]}, best.values, hesse=False)
+    assert 2.0 * (at.nll - best.nll) == pytest.approx(lim.DCHI2_90, abs=0.02)
+    # Bayes: the scan's Laplace posterior on a finer grid, integrated independently
+    lap = LaplaceGrid(StatisticalModel(lim.scan_spec(spec, "m_toy_mev", "g_toy")))
+    g = np.linspace(0.0, 100.0, 201)
+    lp = np.array([lap.point(np.array([v, x]), lap.u0)[0] for v in g])
+    dens = np.exp(lp - lp.max())
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(g))])
+    assert np.interp(b["upper_90_flat"], g, cdf / cdf[-1]) == pytest.approx(0.90, abs=0.01)
+    cut = doc["settings"]["log_prior_min"]
+    lg = np.geomspace(cut, 100.0, 201)
+    lpl = np.interp(np.log(lg), np.log(g[1:]), lp[1:])  # ln p is smooth in g
+    dl = np.exp(lpl - lpl.max())
+    cl = np.concatenate([[0.0], np.cumsum(0.5 * (dl[1:] + dl[:-1]) * np.diff(np.log(lg)))])
+    assert np.interp(b["upper_90_log"], lg, cl / cl[-1]) == pytest.approx(0.90, abs=0.02)
+
+
+def test_the_command_line_scan(scan_dir, capsys):
+    _spec, folder, first = scan_dir
+    args = ["scan", str(folder / "toy_scan.toml"), "--out", str(folder / "out"), "--workers", "1"]
+    args += ["--grid-points", "8", "--grid-log-points", "5", "--progress", "off", "--no-plots"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "g_toy: 90% upper limits over 3 values of m_toy_mev [MeV]" in text
+    assert "(0 points computed" in text
+    bad = ["scan", str(folder / "toy_scan.toml"), "--out", str(folder / "x"), "--points", "4"]
+    assert main(bad) == 2
+    assert "--points re-spaces a range" in capsys.readouterr().err
