@@ -681,6 +681,12 @@ class AnalysisSpec:
                 raise _fail(label, "scan", f"expected a ScanSpec, got {self.scan!r}")
             check_scan(self.scan, self.pois, self.nuisances, label)
 
+    def __reduce__(self):
+        """Pickled as its constructor's arguments, so that unpickling (in a worker process)
+        runs :meth:`__post_init__`: it imports the ``[physics] modules`` again, which
+        registers the user's physics models there before the spec's parameters are checked."""
+        return (type(self), tuple(getattr(self, f.name) for f in dataclasses.fields(self)))
+
     def _label(self) -> str:
         return str(self.path) if self.path is not None else f"<spec {self.name}>"
 

@@ -155,3 +155,39 @@ def test_the_module_is_imported_once_per_process():
     a = import_physics_module(str(HERE / "nu_magnetic_moment.py"), "t", "k")
     b = import_physics_module(str(HERE / "nu_magnetic_moment.py"), "t", "k")
     assert a is b and a.MODEL is cevns_bayes.get_physics_model("magnetic_moment_demo")
+
+
+def test_a_spec_with_a_users_model_unpickles_in_a_fresh_process(tmp_path):
+    """A spawned worker has none of the parent's registrations: unpickling the spec imports
+    its [physics] modules again, so the user's model is there (the toys' process pool)."""
+    import pickle
+    import subprocess
+    import sys
+
+    blob = tmp_path / "spec.pkl"
+    blob.write_bytes(pickle.dumps(load_spec(SPEC)))
+    code = (
+        "import pickle, sys; s = pickle.loads(open(sys.argv[1], 'rb').read()); "
+        "import cevns_bayes; print(s.physics_models, 'magnetic_moment_demo' in "
+        "cevns_bayes.physics_model_names())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(blob)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["('magnetic_moment_demo',)", "True"]
+
+
+def test_a_profile_without_nuisances(demo):
+    """Every nuisance fixed: the profile likelihood has only the POI."""
+    spec = load_spec(SPEC)
+    bare = spec_from_dict(
+        {
+            "physics": {"modules": list(spec.physics_modules)},
+            "pois": {"mu_nu_demo": {"prior": "flat", "lower": 0.0, "upper": 200.0}},
+        },
+        "bare.toml",
+    )
+    model = cevns_bayes.load_analysis(bare)
+    assert model.nuisance_names == ()
+    fit = cevns_bayes.profile(model, data=model.expected({"mu_nu_demo": 50.0}), scan_points=5)
+    assert fit.best.values["mu_nu_demo"] == pytest.approx(50.0, rel=0.02)

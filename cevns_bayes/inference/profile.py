@@ -127,7 +127,8 @@ class ProfileLikelihood:
     def _function(self, which: str):
         if which not in self._compiled:
             inputs, outputs, hot = self._graphs[which]
-            fn = compile_function(inputs, outputs, hot=hot)
+            # a spec without nuisances leaves the global-observable shift unused
+            fn = compile_function(inputs, outputs, hot=hot, on_unused_input="ignore")
             # value_and_grad hands the NLL graph arrays of the right type and shape itself, so
             # pytensor's per-call input checks are skipped on the hot path
             fn.trust_input = which == "nll"
