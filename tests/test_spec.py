@@ -137,7 +137,7 @@ EXPECTED = {
         0.95,
     ),
     # fixed-mass slices of the light mediators: flat on [0, g_max]
-    "light_vector": ({"g_zprime": (0.0, 2.0e-4, 1.0e-5)}, {"m_zprime_mev": 10.0}, "none", 0.9),
+    "light_vector": ({"g_zprime": (0.0, 1.0e-3, 1.0e-5)}, {"m_zprime_mev": 10.0}, "none", 0.9),
     "light_vector_bl": ({"g_bl": (0.0, 2.0e-4, 1.0e-5)}, {"m_bl_mev": 10.0}, "none", 0.9),
     "light_scalar": ({"g_phi": (0.0, 5.0e-5, 5.0e-6)}, {"m_phi_mev": 10.0}, "none", 0.9),
     "magnetic_moment": (
@@ -723,6 +723,11 @@ def test_shipped_spec_contents(name):
         assert (spec.scan.parameter, spec.scan.limit_on) == ("dm2_41_ev2", poi)
         assert len(spec.scan.values) == 41
         assert spec.scan.values[0] == pytest.approx(0.1)
+        assert spec.scan.values[-1] == pytest.approx(1000.0)
+    elif name == "light_vector":  # the (m, g) exclusion curve over ≥ 30 masses
+        assert (spec.scan.parameter, spec.scan.limit_on) == ("m_zprime_mev", "g_zprime")
+        assert len(spec.scan.values) == 31
+        assert spec.scan.values[0] == pytest.approx(0.01)
         assert spec.scan.values[-1] == pytest.approx(1000.0)
     else:
         assert spec.scan is None
