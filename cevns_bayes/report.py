@@ -277,6 +277,7 @@ def write_report(results: str | Path, commands: list[str] | None = None) -> tupl
             if (folder / "budget.png").is_file():
                 md.append(f"![{name}: budget]({name}/budget.png)")
                 md.append("")
+    md += beyond_sm_markdown(results, exclude=found)
     md += [
         "## What is not reproduced, and why",
         "",
@@ -309,6 +310,81 @@ def write_report(results: str | Path, commands: list[str] | None = None) -> tupl
     with atomic_path(html_path) as tmp:
         tmp.write_text(markdown_to_html(text, title="cevns-bayes report"))
     return md_path, html_path
+
+
+def _interval(iv) -> str:
+    return f"[{_fmt(iv[0])}, {_fmt(iv[1])}]"
+
+
+def beyond_sm_markdown(results: str | Path, exclude=()) -> list[str]:
+    """Report lines for the analyses in ``results`` beyond the paper's (any folder other than
+    ``exclude`` holding ``profile.json``, ``summary.json`` or ``limits.json``): per POI the
+    profile best fit and 90% interval, the posterior median and 90% HDI with the sampler's
+    diagnostics, and for an exclusion scan its curve and table."""
+    results = Path(results)
+    folders = sorted(
+        f
+        for f in results.iterdir()
+        if f.is_dir()
+        and f.name not in exclude
+        and any((f / n).is_file() for n in ("profile.json", "summary.json", "limits.json"))
+    )
+    if not folders:
+        return []
+    md = ["## Beyond the paper's analyses", ""]
+    for folder in folders:
+        name = folder.name
+        md += [f"### {name}", ""]
+        prof = folder / "profile.json"
+        summ = folder / "summary.json"
+        p_doc = json.loads(prof.read_text()) if prof.is_file() else None
+        s_doc = json.loads(summ.read_text()) if summ.is_file() else None
+        pois = list((p_doc or s_doc or {}).get("pois", {}))
+        if pois:
+            md += [
+                "| POI | units | profile best fit | profile 90% | posterior median | 90% HDI |",
+                "| --- | --- | --- | --- | --- | --- |",
+            ]
+            for poi in pois:
+                pr = (p_doc or {}).get("pois", {}).get(poi, {}).get("profile")
+                ba = (s_doc or {}).get("pois", {}).get(poi, {}).get("bayes")
+                units = ((p_doc or s_doc)["pois"][poi]).get("units", "")
+                md.append(
+                    f"| {poi} | {units} | {_fmt(pr['best']) if pr else '—'} | "
+                    f"{_interval(pr['ci_90']) if pr else '—'} | "
+                    f"{_fmt(ba['median']) if ba else '—'} | "
+                    f"{_interval(ba['hdi_90']) if ba else '—'} |"
+                )
+            md.append("")
+        if s_doc is not None:
+            d = s_doc["diagnostics"]
+            md += [
+                f"Posterior: {d['chains']} × {d['draws']} draws, r̂ ≤ {d['r_hat_max']:.3f}, "
+                f"ESS_bulk ≥ {d['ess_bulk_min']:.0f}, {d['divergences']} divergences.",
+                "",
+            ]
+        lim = folder / "limits.json"
+        if lim.is_file():
+            doc = json.loads(lim.read_text())
+            ux, ul = doc["units"].get("x", ""), doc["units"].get("limit", "")
+            md += [
+                f"Exclusion scan of `{doc['limit_on']}` ({ul or 'dimensionless'}) over "
+                f"`{doc['parameter']}` ({ux}), {len(doc['scanned'])} points "
+                f"(`{name}/limits.csv`):",
+                "",
+                f"| {doc['parameter']} | profile 90% upper | Bayes flat | Bayes log-uniform |",
+                "| --- | --- | --- | --- |",
+            ]
+            for pr, ba in zip(doc["profile"], doc["bayes"]):
+                edge = " (box edge)" if pr.get("at_bound") else ""
+                md.append(
+                    f"| {_fmt(pr['x'])} | {_fmt(pr['upper_90'])}{edge} | "
+                    f"{_fmt(ba['upper_90_flat'])} | {_fmt(ba['upper_90_log'])} |"
+                )
+            md.append("")
+            if (folder / "limits.png").is_file():
+                md += [f"![{name}: limits]({name}/limits.png)", ""]
+    return md
 
 
 def markdown_to_html(text: str, title: str = "report") -> str:

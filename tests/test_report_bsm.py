@@ -1,0 +1,66 @@
+"""The report's section on analyses beyond the paper's: numbers from the files, as written."""
+
+from __future__ import annotations
+
+import json
+
+from cevns_bayes.report import beyond_sm_markdown
+
+
+def test_beyond_sm_section_reads_profile_posterior_and_scan(tmp_path):
+    a = tmp_path / "magnetic_moment_universal"
+    a.mkdir()
+    (a / "profile.json").write_text(
+        json.dumps(
+            {
+                "pois": {
+                    "mu_nu": {"units": "1e-10 mu_B", "profile": {"best": 0.0, "ci_90": [0, 20.4]}}
+                }
+            }
+        )
+    )
+    (a / "summary.json").write_text(
+        json.dumps(
+            {
+                "pois": {"mu_nu": {"bayes": {"median": 7.5, "hdi_90": [0.0, 18.2]}}},
+                "diagnostics": {
+                    "chains": 4,
+                    "draws": 1000,
+                    "r_hat_max": 1.0004,
+                    "ess_bulk_min": 2100.0,
+                    "divergences": 0,
+                },
+            }
+        )
+    )
+    s = tmp_path / "sterile"
+    s.mkdir()
+    (s / "limits.json").write_text(
+        json.dumps(
+            {
+                "parameter": "dm2_41_ev2",
+                "limit_on": "ue4_sq",
+                "scanned": [1.0, 10.0],
+                "units": {"x": "eV2", "limit": ""},
+                "profile": [
+                    {"x": 1.0, "upper_90": 0.5, "at_bound": True},
+                    {"x": 10.0, "upper_90": 0.31, "at_bound": False},
+                ],
+                "bayes": [
+                    {"x": 1.0, "upper_90_flat": 0.45, "upper_90_log": 0.2},
+                    {"x": 10.0, "upper_90_flat": 0.29, "upper_90_log": 0.11},
+                ],
+            }
+        )
+    )
+    (s / "limits.png").write_bytes(b"png")
+    (tmp_path / "xsec").mkdir()  # a paper analysis: left to its own section
+    (tmp_path / "xsec" / "profile.json").write_text("{}")
+    text = "\n".join(beyond_sm_markdown(tmp_path, exclude=("xsec",)))
+    assert "### magnetic_moment_universal" in text and "### xsec" not in text
+    assert "| mu_nu | 1e-10 mu_B | 0 | [0, 20.4] | 7.5 | [0, 18.2] |" in text
+    assert "r̂ ≤ 1.000, ESS_bulk ≥ 2100, 0 divergences" in text
+    assert "| 1 | 0.5 (box edge) | 0.45 | 0.2 |" in text
+    assert "| 10 | 0.31 | 0.29 | 0.11 |" in text
+    assert "![sterile: limits](sterile/limits.png)" in text
+    assert beyond_sm_markdown(tmp_path / "xsec") == []
