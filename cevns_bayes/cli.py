@@ -591,7 +591,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     scn = sub.add_parser(
         "scan",
-        help="exclusion curve: 90% upper limits (profile and Bayes) on a POI at each value of "
+        help="exclusion curve: 90%% upper limits (profile and Bayes) on a POI at each value of "
         "a fixed parameter ([scan] of the spec)",
     )
     scn.add_argument("model", help="analysis name or spec TOML path (with a [scan] table)")
