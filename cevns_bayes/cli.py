@@ -406,9 +406,13 @@ def _record_command(results: Path, argv: list[str]) -> None:
 
 
 def cmd_reproduce(args) -> int:
-    from cevns_bayes.report import ANALYSES
+    from cevns_bayes.report import ANALYSES, BEYOND_SM
+    from cevns_bayes.spec import load_spec
 
-    names = list(ANALYSES) if args.all else (args.models or ["xsec"])
+    names = list(ANALYSES) if args.all else []
+    names += list(BEYOND_SM) if args.beyond_sm else []
+    names += [m for m in args.models if m not in names]
+    names = names or ["xsec"]
     results = Path(args.results)
     data = []
     if Path(args.data_dir).resolve() != DEFAULT_DATA_DIR.resolve():
@@ -442,6 +446,10 @@ def cmd_reproduce(args) -> int:
         if name in ("xsec", "weak_mixing") and not args.no_budget:
             steps.append(["budget", name, "--out", str(results / name), *data])
         steps.append(["compare", name, "--results", str(results)])
+        if load_spec(name).scan is not None:  # its exclusion curve, beside the fits
+            steps.append(
+                ["scan", name, "--out", str(results / name), *data, "--progress", args.progress]
+            )
         for step in steps:
             status = run(step)
             if status:
@@ -671,7 +679,15 @@ def build_parser() -> argparse.ArgumentParser:
         "reproduce", help="sample, profile, (budget,) compare and report: xsec by default"
     )
     rpr.add_argument("models", nargs="*", help="analyses to run (default xsec)")
-    rpr.add_argument("--all", action="store_true", help="all five analyses")
+    rpr.add_argument(
+        "--all", action="store_true", help="the paper's six analyses (report.ANALYSES)"
+    )
+    rpr.add_argument(
+        "--beyond-sm",
+        action="store_true",
+        help="the eleven analyses beyond the paper's (report.BEYOND_SM), with the exclusion "
+        "scans of those with a [scan]",
+    )
     rpr.add_argument("--results", type=Path, default=Path("results"))
     rpr.add_argument("--no-budget", action="store_true")
     rpr.add_argument("--progress", choices=("auto", "on", "off"), default="auto")

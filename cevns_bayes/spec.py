@@ -503,6 +503,11 @@ def _check_spec_parts(
 # --- a scan over a fixed parameter (exclusion curves) -------------------------------------------
 #: How ``[scan]`` gives the scanned values (exactly one of them)
 SCAN_VALUE_KEYS = ("values", "log_range", "range")
+#: How the POI's prior box follows the scanned value (``[scan] box``): ``fixed`` (the spec's box
+#: at every point) or ``propagator`` (the box's upper end × √((x² + q²)/(x₀² + q²)), x₀ the
+#: spec's fixed value and q = ``box_q_mev``: a mediator coupling whose limit grows ∝ mass above
+#: the momentum transfer q)
+SCAN_BOX_RULES = ("fixed", "propagator")
 
 
 @dataclass(frozen=True)
@@ -517,10 +522,25 @@ class ScanSpec:
     limit_on: str
     how: str = "values"
     given: Any = None
+    #: how the POI's box follows the scanned value (:data:`SCAN_BOX_RULES`)
+    box: str = "fixed"
+    #: the momentum transfer q [MeV] of the ``propagator`` rule
+    box_q_mev: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         given = list(self.values) if self.given is None else self.given
-        return {"parameter": self.parameter, self.how: given, "limit_on": self.limit_on}
+        doc = {"parameter": self.parameter, self.how: given, "limit_on": self.limit_on}
+        if self.box != "fixed":
+            doc.update(box=self.box, box_q_mev=self.box_q_mev)
+        return doc
+
+    def box_scale(self, x: float, x_ref: float | None) -> float:
+        """The factor on the POI box's upper end at the scanned value ``x`` (``x_ref``: the
+        spec's fixed value of the parameter, where the factor is 1)."""
+        if self.box == "fixed":
+            return 1.0
+        q2 = float(self.box_q_mev) ** 2
+        return math.sqrt((x * x + q2) / (float(x_ref) ** 2 + q2))
 
 
 def scan_values(how: str, given: Any, key: str, source: str) -> tuple[float, ...]:
@@ -599,7 +619,9 @@ def check_scan(
 
 def _parse_scan(doc: Any, source: str) -> ScanSpec:
     table = _table(doc, "scan", source)
-    _check_keys(table, ("parameter", "limit_on", *SCAN_VALUE_KEYS), "scan", source)
+    _check_keys(
+        table, ("parameter", "limit_on", "box", "box_q_mev", *SCAN_VALUE_KEYS), "scan", source
+    )
     for k in ("parameter", "limit_on"):
         if k not in table:
             raise _fail(source, f"scan.{k}", "required")
@@ -616,7 +638,19 @@ def _parse_scan(doc: Any, source: str) -> ScanSpec:
         )
     how = given[0]
     values = scan_values(how, table[how], f"scan.{how}", source)
-    return ScanSpec(parameter, values, limit_on, how, table[how])
+    box = _string(table.get("box", "fixed"), "scan.box", source)
+    if box not in SCAN_BOX_RULES:
+        raise _fail(source, "scan.box", f"{box!r}: expected one of {', '.join(SCAN_BOX_RULES)}")
+    q = None
+    if box == "propagator":
+        if "box_q_mev" not in table:
+            raise _fail(source, "scan.box_q_mev", "required by box = 'propagator'")
+        q = _number(table["box_q_mev"], "scan.box_q_mev", source)
+        if not q > 0:
+            raise _fail(source, "scan.box_q_mev", f"must be > 0, got {_fmt(q)}")
+    elif "box_q_mev" in table:
+        raise _fail(source, "scan.box_q_mev", "only with box = 'propagator'")
+    return ScanSpec(parameter, values, limit_on, how, table[how], box, q)
 
 
 # --- the analysis spec --------------------------------------------------------------------------

@@ -81,7 +81,6 @@ import json
 import logging
 import math
 import os
-import sys
 import threading
 import time
 import warnings
@@ -97,6 +96,7 @@ from cevns_bayes import constants as c
 from cevns_bayes.errors import CevnsBayesError, ConfigError
 from cevns_bayes.inference.profile import DCHI2_1D, ProfileLikelihood
 from cevns_bayes.model.statistical import StatisticalModel, global_observable_sd
+from cevns_bayes.progress import RateCounter
 
 STUDIES = ("coverage", "sbc")
 METHODS = ("profile", "bayes")
@@ -784,40 +784,6 @@ def _check_folder(out: Path, definition: StudyDefinition, resume: bool) -> None:
 
 
 # --- execution -----------------------------------------------------------------------------------
-class _Progress:
-    """A one-line toy counter on stderr (rewritten in a terminal, a line per 10% otherwise)."""
-
-    def __init__(self, total: int, done: int, enabled: bool) -> None:
-        self.total, self.done, self.enabled = total, done, enabled
-        self.start_done = done
-        self.t0 = time.perf_counter()
-        self.tty = sys.stderr.isatty()
-        self._last_decile = -1
-        if enabled:
-            self._show()
-
-    def update(self, k: int = 1) -> None:
-        self.done += k
-        if self.enabled:
-            self._show()
-
-    def _show(self) -> None:
-        dt = time.perf_counter() - self.t0
-        new = self.done - self.start_done
-        rate = new / dt if dt > 0 and new else 0.0
-        left = self.total - self.done
-        eta = f", ETA {left / rate:.0f} s" if rate > 0 and left else ""
-        line = f"toys {self.done}/{self.total} ({rate:.2f}/s{eta})"
-        if self.tty:
-            end = "\n" if self.done >= self.total else ""
-            print(f"\r{line}\033[K", end=end, file=sys.stderr, flush=True)
-        else:
-            decile = int(10 * self.done / max(self.total, 1))
-            if decile != self._last_decile or self.done >= self.total:
-                self._last_decile = decile
-                print(line, file=sys.stderr, flush=True)
-
-
 def _execute(
     tasks: list[ToyTask],
     on_result: Callable[[dict], None],
@@ -955,7 +921,9 @@ def run_study(
         )
         for i in todo
     ]
-    bar = _Progress(definition.n_total, definition.n_total - len(todo), progress)
+    bar = RateCounter(
+        "toys", definition.n_total, definition.n_total - len(todo), progress, per_decile=True
+    )
     first: list[float] = []
 
     def on_result(rec: dict) -> None:

@@ -43,8 +43,13 @@ def test_beyond_sm_section_reads_profile_posterior_and_scan(tmp_path):
                 "scanned": [1.0, 10.0],
                 "units": {"x": "eV2", "limit": ""},
                 "profile": [
-                    {"x": 1.0, "upper_90": 0.5, "at_bound": True},
-                    {"x": 10.0, "upper_90": 0.31, "at_bound": False},
+                    {"x": 1.0, "upper_90": 0.5, "at_bound": True, "allowed": [[0.0, 0.5]]},
+                    {
+                        "x": 10.0,
+                        "upper_90": 0.31,
+                        "at_bound": False,
+                        "allowed": [[0.0, 0.31], [0.4, 0.45]],
+                    },
                 ],
                 "bayes": [
                     {"x": 1.0, "upper_90_flat": 0.45, "upper_90_log": 0.2},
@@ -62,5 +67,8 @@ def test_beyond_sm_section_reads_profile_posterior_and_scan(tmp_path):
     assert "r̂ ≤ 1.000, ESS_bulk ≥ 2100, 0 divergences" in text
     assert "| 1 | 0.5 (box edge) | 0.45 | 0.2 |" in text
     assert "| 10 | 0.31 | 0.29 | 0.11 |" in text
-    assert "![sterile: limits](sterile/limits.png)" in text
+    assert "![sterile: limits.png](sterile/limits.png)" in text
+    # a second allowed band is named with its interval
+    assert "A second allowed band" in text and "10: [0, 0.31], [0.4, 0.45]" in text
+    assert "No published limit from the CsI 2021 data is quoted" in text
     assert beyond_sm_markdown(tmp_path / "xsec") == []

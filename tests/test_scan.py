@@ -1,10 +1,13 @@
 """``cevns-bayes scan``: exclusion curves from a test-local plug-in with a fixed mass.
 
 The spec frees g_toy and fixes m_toy_mev (tests/user_physics/toy_mediator.py); the scan runs
-three masses with a small Bayesian grid, in this process. Checked: the files, resuming (a
-second run computes nothing, a lost point is recomputed alone), the profile limit against an
-independent profile fit at the limit (Δχ² = 2.706), the Bayesian limits against a finer
-independent grid (the posterior mass below them is 0.90), and the command line.
+three masses with a small Bayesian grid, in this process, its box following the toy's
+propagator (``box = "propagator"``, q = 10 MeV: the toy's limit scales exactly so). Checked:
+the files, resuming (a second run computes nothing, a lost point is recomputed alone), the
+profile limit against an independent profile fit at the limit (Δχ² = 2.706), the Bayesian
+limits against a finer independent grid on each point's box (the posterior mass below them is
+0.90), the boxes and the profile curve with its allowed band, the ``[scan]`` errors, and the
+command line.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 import pytest
 
 from cevns_bayes.cli import main
+from cevns_bayes.errors import ConfigError
 from cevns_bayes.inference import limits as lim
 from cevns_bayes.inference.grid import LaplaceGrid
 from cevns_bayes.inference.profile import ProfileLikelihood
@@ -37,7 +41,7 @@ modules = ["{HERE / "toy_mediator.py"}"]
 [pois.g_toy]
 prior = "flat"
 lower = 0.0
-upper = 100.0
+upper = 80.0
 initial = 10.0
 
 [fixed]
@@ -47,6 +51,8 @@ m_toy_mev = 10.0
 parameter = "m_toy_mev"
 values = [3.0, 10.0, 30.0]
 limit_on = "g_toy"
+box = "propagator"
+box_q_mev = 10.0
 
 [model]
 form_factor = "helm"
@@ -80,7 +86,25 @@ def test_the_scan_writes_its_files(scan_dir):
     log = np.array([b["upper_90_log"] for b in saved["bayes"]])
     # a heavier mediator is weaker: the limits on g grow with the mass
     assert np.all(np.diff(prof) > 0) and np.all(np.diff(flat) > 0)
-    assert np.all((0 < log) & (log <= flat)) and np.all(prof < 100.0)
+    assert np.all((0 < log) & (log <= flat))
+    # each point's box follows the propagator: 80 x sqrt((m^2 + 10^2) / (10^2 + 10^2))
+    factor = np.sqrt((np.array([3.0, 10.0, 30.0]) ** 2 + 100.0) / 200.0)
+    np.testing.assert_allclose([p["box"][1] for p in saved["profile"]], 80.0 * factor)
+    np.testing.assert_allclose(
+        [b["log_prior_min"] for b in saved["bayes"]], 80.0 * lim.LOG_PRIOR_MIN_FRACTION * factor
+    )
+    assert np.all(prof < 80.0 * factor)
+    # the toy's limit scales exactly as the box: g / box is the same at every mass
+    np.testing.assert_allclose(prof / factor, prof[1], rtol=0.02)
+    # the profile curve: 0 at the best fit, 2.706 at the limit, one allowed band [0, limit]
+    for p in saved["profile"]:
+        g, d = np.array(p["curve"]["values"]), np.array(p["curve"]["delta_chi2"])
+        assert np.all(np.diff(g) > 0) and g[0] == 0.0 and g[-1] <= p["box"][1] + 1e-9
+        assert d.min() >= -2e-3  # fits at fixed g agree with the best fit to MIGRAD's tolerance
+        assert np.interp(p["upper_90"], g, d) == pytest.approx(lim.DCHI2_90, abs=0.15)
+        assert len(p["allowed"]) == 1 and p["allowed"][0][0] == 0.0
+        assert p["allowed"][0][1] == pytest.approx(p["upper_90"], rel=0.03)
+    assert (out / "region.png").stat().st_size > 10_000
     rows = list(csv.reader((out / "limits.csv").open()))
     assert rows[0][:2] == ["m_toy_mev [MeV]", "profile_upper_90 g_toy"]
     assert len(rows) == 4 and float(rows[2][1]) == pytest.approx(prof[1], rel=1e-5)
@@ -136,14 +160,15 @@ def test_the_limits_hold_against_independent_computations(scan_dir):
     at = pl.fit({"g_toy": p["upper_90"]}, best.values, hesse=False)
     assert 2.0 * (at.nll - best.nll) == pytest.approx(lim.DCHI2_90, abs=0.02)
     # Bayes: the scan's Laplace posterior on a finer grid, integrated independently
-    lap = LaplaceGrid(StatisticalModel(lim.scan_spec(spec, "m_toy_mev", "g_toy")))
-    g = np.linspace(0.0, 100.0, 201)
+    top = next(q for q in doc["profile"] if q["x"] == x)["box"][1]
+    lap = LaplaceGrid(StatisticalModel(lim.scan_spec(spec, "m_toy_mev", "g_toy", upper=top)))
+    g = np.linspace(0.0, top, 201)
     lp = np.array([lap.point(np.array([v, x]), lap.u0)[0] for v in g])
     dens = np.exp(lp - lp.max())
     cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(g))])
     assert np.interp(b["upper_90_flat"], g, cdf / cdf[-1]) == pytest.approx(0.90, abs=0.01)
-    cut = doc["settings"]["log_prior_min"]
-    lg = np.geomspace(cut, 100.0, 201)
+    cut = b["log_prior_min"]
+    lg = np.geomspace(cut, top, 201)
     lpl = np.interp(np.log(lg), np.log(g[1:]), lp[1:])  # ln p is smooth in g
     dl = np.exp(lpl - lpl.max())
     cl = np.concatenate([[0.0], np.cumsum(0.5 * (dl[1:] + dl[:-1]) * np.diff(np.log(lg)))])
@@ -161,3 +186,39 @@ def test_the_command_line_scan(scan_dir, capsys):
     bad = ["scan", str(folder / "toy_scan.toml"), "--out", str(folder / "x"), "--points", "4"]
     assert main(bad) == 2
     assert "--points re-spaces a range" in capsys.readouterr().err
+
+
+def test_allowed_intervals_find_every_band():
+    # a double well: Δχ² = 0 at g = 1 and 0.5 at g = 3, above 2.71 between them
+    g = np.linspace(0.0, 4.0, 401)
+    d = 4.0 * (g - 1.0) ** 2 * (g - 3.0) ** 2 + 0.125 * (g - 1.0) ** 2
+    bands = lim.allowed_intervals(g, d, lim.DCHI2_90, best=1.0)
+    assert len(bands) == 2
+    for (a, b), centre in zip(bands, (1.0, 3.0)):
+        assert a < centre < b
+        for end in (a, b):  # each end is a crossing of the level
+            exact = np.interp(end, g, d)
+            assert exact == pytest.approx(lim.DCHI2_90, abs=0.02)
+    # a band open at the grid's end keeps the end point
+    assert lim.allowed_intervals(g, 0.1 * g, lim.DCHI2_90) == [[0.0, 4.0]]
+    assert lim.allowed_intervals(g, 10.0 + g, lim.DCHI2_90) == []
+    more = lim.refined_points(np.linspace(0, 10, 5), 0.0, 10.0, 1.0, [[2.0, 3.0]], 11)
+    assert np.sum(more <= 2.0) >= 11 and np.sum((more >= 1.75) & (more <= 3.25)) >= 11
+    assert more.min() == 0.0 and more.max() == 10.0
+
+
+@pytest.mark.parametrize(
+    "extra, match",
+    [
+        ('box = "log"', "scan.box"),
+        ('box = "propagator"', "scan.box_q_mev: required"),
+        ('box = "propagator"\nbox_q_mev = -1.0', "scan.box_q_mev: must be > 0"),
+        ("box_q_mev = 10.0", "only with box = 'propagator'"),
+    ],
+)
+def test_scan_box_errors_name_the_key(tmp_path, extra, match):
+    text = SPEC_TEXT.replace('box = "propagator"\nbox_q_mev = 10.0\n', extra + "\n")
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        load_spec(path)

@@ -724,11 +724,17 @@ def test_shipped_spec_contents(name):
         assert len(spec.scan.values) == 41
         assert spec.scan.values[0] == pytest.approx(0.1)
         assert spec.scan.values[-1] == pytest.approx(1000.0)
-    elif name == "light_vector":  # the (m, g) exclusion curve over ≥ 30 masses
-        assert (spec.scan.parameter, spec.scan.limit_on) == ("m_zprime_mev", "g_zprime")
-        assert len(spec.scan.values) == 31
+    elif name.startswith("light_"):  # the (m, g) exclusion curve over ≥ 30 masses
+        mass = {"light_vector": "m_zprime_mev", "light_vector_bl": "m_bl_mev"}.get(
+            name, "m_phi_mev"
+        )
+        assert (spec.scan.parameter, spec.scan.limit_on) == (mass, spec.poi_names[0])
+        assert len(spec.scan.values) == 37
         assert spec.scan.values[0] == pytest.approx(0.01)
-        assert spec.scan.values[-1] == pytest.approx(1000.0)
+        assert spec.scan.values[-1] == pytest.approx(1e4)
+        # the box follows the propagator from the spec's 10 MeV, with q = 50 MeV
+        assert (spec.scan.box, spec.scan.box_q_mev, spec.fixed[mass]) == ("propagator", 50.0, 10.0)
+        assert spec.scan.box_scale(1e4, 10.0) == pytest.approx(np.sqrt((1e8 + 2500) / 2600))
     else:
         assert spec.scan is None
 

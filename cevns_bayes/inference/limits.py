@@ -46,9 +46,10 @@ DCHI2_90 = float(stats.chi2.ppf(0.90, 1))
 LOG_PRIOR_MIN_FRACTION = 1e-4
 
 
-def scan_spec(spec, parameter: str, limit_on: str):
+def scan_spec(spec, parameter: str, limit_on: str, *, upper: float | None = None):
     """The spec with ``parameter`` as a second POI (flat over its range, always held fixed)
-    and every POI but ``limit_on`` moved to the nuisances with its prior (module docstring).
+    and every POI but ``limit_on`` moved to the nuisances with its prior (module docstring);
+    ``upper`` widens ``limit_on``'s flat box to that upper end (a scan whose box follows x).
     """
     from cevns_bayes.spec import PoiSpec, Prior
 
@@ -67,7 +68,12 @@ def scan_spec(spec, parameter: str, limit_on: str):
         lo = lo if math.isfinite(lo) else centre - 1e6 * (abs(centre) + 1.0)
         hi = hi if math.isfinite(hi) else centre + 1e6 * (abs(centre) + 1.0)
     prior = Prior("flat", lower=float(lo), upper=float(hi))
-    pois = {limit_on: spec.pois[limit_on]}
+    poi = spec.pois[limit_on]
+    if upper is not None and upper != poi.prior.upper:
+        if poi.prior.kind != "flat":
+            raise ConfigError(f"{spec.name}: only a flat box on {limit_on} can follow the scan")
+        poi = dataclasses.replace(poi, prior=dataclasses.replace(poi.prior, upper=float(upper)))
+    pois = {limit_on: poi}
     pois[parameter] = PoiSpec(parameter, prior, 0.5 * (lo + hi), spec.pois[limit_on].units)
     nuisances = dict(spec.nuisances)
     for name, poi in spec.pois.items():
@@ -84,16 +90,28 @@ def profile_upper_limit(
     *,
     level: float = DCHI2_90,
     start: Mapping[str, float] | None = None,
+    upper: float | None = None,
+    curve: np.ndarray | None = None,
+    refine: int = 0,
 ) -> dict[str, Any]:
     """The profile-likelihood upper limit on ``limit_on`` at ``parameter = x`` (module
     docstring), from a :class:`~cevns_bayes.inference.profile.ProfileLikelihood` of
-    :func:`scan_spec`. Returns the limit, the best fit and the Δχ² found at the limit."""
+    :func:`scan_spec`. Returns the limit, the best fit and the Δχ² found at the limit.
+    ``upper`` caps the search below the POI's bound (a box that follows x). With ``curve``
+    (POI values) it also returns the profile Δχ² at those values (``curve``: ``values``,
+    ``delta_chi2`` from this x's best fit, ``nll``) and the ``allowed`` intervals where it is
+    below ``level``: every allowed band, not only the one that holds the best fit; ``refine``
+    > 0 adds points where the curve matters (:func:`refined_points`) and evaluates them too,
+    so ``curve["values"]`` is then a finer grid than the one given (the Bayesian limit reuses
+    it)."""
     t0 = time.perf_counter()
     n0 = pl.nfcn
     i_poi = pl.names.index(limit_on)
     lo_b, hi_b = pl.bounds[i_poi]
     lo_b = -np.inf if lo_b is None else lo_b
     hi_b = np.inf if hi_b is None else hi_b
+    if upper is not None:
+        hi_b = min(hi_b, float(upper))
     fixed = {parameter: float(x)}
     best = pl.fit(fixed, start, hesse=False)
     if not best.valid:  # a second start from the nominal point
@@ -133,6 +151,22 @@ def profile_upper_limit(
         a = b
         b = g_hat + 2.0 * (b - g_hat)
     d_at = excess(limit) + level if np.isfinite(limit) else float("nan")
+    extra: dict[str, Any] = {}
+    if curve is not None:
+        gs = np.asarray(curve, float)
+        gs = gs[(gs >= lo_b) & (gs <= hi_b)]
+        for _ in range(2):  # the given points, then again with points added where it matters
+            nll = np.array([fit_at(float(g)).nll for g in gs])
+            d = 2.0 * (nll - best.nll)
+            bands = allowed_intervals(gs, d, level, best=g_hat)
+            if refine <= 0:
+                break
+            more = refined_points(gs, lo_b, hi_b, limit, bands, refine)
+            if more.size == gs.size:
+                break
+            gs, refine = more, 0
+        extra["curve"] = {"values": gs.tolist(), "delta_chi2": d.tolist(), "nll": nll.tolist()}
+        extra["allowed"] = bands
     return {
         "x": float(x),
         "upper_90": float(limit),
@@ -145,7 +179,57 @@ def profile_upper_limit(
         "nfcn": int(pl.nfcn - n0),
         "seconds": time.perf_counter() - t0,
         "nuisances_best": {k: v for k, v in best.values.items() if k not in (limit_on,)},
+        **extra,
     }
+
+
+def refined_points(
+    values: np.ndarray, lower: float, upper: float, limit: float, bands, n: int
+) -> np.ndarray:
+    """``values`` with ``n`` points added evenly over [lower, 2 × limit] (where a posterior
+    bounded by the limit holds its mass) and ``n`` across each allowed band, widened by a
+    quarter of its width on each side (an island's edges), all clipped to [lower, upper]."""
+    pts = [np.asarray(values, float)]
+    if np.isfinite(limit) and limit > lower:
+        pts.append(np.linspace(lower, min(upper, lower + 2.0 * (limit - lower)), n))
+    for a, b in bands:
+        w = 0.25 * (b - a)
+        pts.append(np.linspace(max(lower, a - w), min(upper, b + w), n))
+    out = np.unique(np.concatenate(pts))
+    return out[(out >= lower) & (out <= upper)]
+
+
+def allowed_intervals(
+    values: np.ndarray, delta_chi2: np.ndarray, level: float, *, best: float | None = None
+) -> list[list[float]]:
+    """The intervals of ``values`` where ``delta_chi2`` < ``level``, ends interpolated linearly
+    between grid points (an interval open at the grid's end keeps the end point); ``best``
+    (the best fit, Δχ² = 0) is added as a point so a narrow band around it is never missed."""
+    x = np.asarray(values, float)
+    d = np.asarray(delta_chi2, float)
+    if best is not None and np.isfinite(best) and x.size and x[0] <= best <= x[-1]:
+        k = int(np.searchsorted(x, best))
+        if k >= x.size or x[k] != best:
+            x, d = np.insert(x, k, best), np.insert(d, k, 0.0)
+    inside = d < level
+    out: list[list[float]] = []
+    start = None
+    for k in range(x.size):
+        if inside[k] and start is None:
+            if k == 0:
+                start = float(x[0])
+            else:
+                t = (level - d[k - 1]) / (d[k] - d[k - 1])
+                start = float(x[k - 1] + t * (x[k] - x[k - 1]))
+        if start is not None and (not inside[k] or k == x.size - 1):
+            if inside[k]:
+                end = float(x[k])
+            else:
+                t = (level - d[k - 1]) / (d[k] - d[k - 1])
+                end = float(x[k - 1] + t * (x[k] - x[k - 1]))
+            out.append([start, end])
+            start = None
+    return out
 
 
 def limit_grid(lower: float, upper: float, n_linear: int, n_log: int, log_min: float):

@@ -52,3 +52,75 @@ def exclusion_curves(
     ax.grid(alpha=0.25, which="both")
     fig.tight_layout()
     return fig
+
+
+#: Δχ² of the 2-D 90% region (χ²₂ quantile)
+DCHI2_2D_90 = 4.605
+
+
+def exclusion_region(
+    x: Sequence[float],
+    values: Sequence[Sequence[float]],
+    nll: Sequence[Sequence[float]],
+    allowed: Sequence[Sequence[Sequence[float]]],
+    curves: Mapping[str, Sequence[float]],
+    *,
+    x_label: str,
+    y_label: str,
+    title: str = "",
+):
+    """The (x, g) plane of a scan: the profile Δχ² from the overall minimum over every point
+    (colour, clipped at 30) with its 2-D 90% contour (Δχ² = 4.61), the bands allowed at each
+    x (Δχ² < 2.71 from that x's own best fit: vertical bars, every island) and the Bayesian
+    upper-limit ``curves`` (label → one limit per x). ``values[i]``/``nll[i]`` are the POI
+    values and −ln L of the profile curve at ``x[i]``; each x may have its own values."""
+    import matplotlib.pyplot as plt
+
+    x = np.asarray(x, float)
+    fig, ax = plt.subplots(figsize=(6.8, 4.8))
+    nll_min = min(float(np.min(v)) for v in nll)
+    # a common POI axis: every point's curve interpolated onto the union of its values
+    top = max(float(np.max(v)) for v in values)
+    positive = [np.asarray(v, float)[np.asarray(v, float) > 0] for v in values]
+    lo_pos = min(float(p.min()) for p in positive if p.size)
+    log_y = top / lo_pos > 50
+    g_axis = np.geomspace(lo_pos, top, 160) if log_y else np.linspace(0.0, top, 160)
+    z = np.full((g_axis.size, x.size), np.nan)
+    for i, (v, n) in enumerate(zip(values, nll)):
+        v, n = np.asarray(v, float), np.asarray(n, float)
+        inside = (g_axis >= v.min()) & (g_axis <= v.max())
+        z[inside, i] = 2.0 * (np.interp(g_axis[inside], v, n) - nll_min)
+    mesh = ax.pcolormesh(
+        x, g_axis, np.clip(z, 0, 30), shading="nearest", cmap="Greys_r", vmin=0, vmax=30
+    )
+    fig.colorbar(mesh, ax=ax, label="profile Δχ² from the overall minimum")
+    if x.size > 1:
+        ax.contour(x, g_axis, z, levels=[DCHI2_2D_90], colors="C3", linewidths=1.6)
+    ax.plot([], [], color="C3", lw=1.6, label="2-D 90% region (Δχ² = 4.61)")
+    for i, bands in enumerate(allowed):
+        for k, (a, b) in enumerate(bands):
+            lo = max(a, lo_pos) if log_y else a
+            ax.plot(
+                [x[i], x[i]],
+                [lo, b],
+                color="C0",
+                lw=3,
+                alpha=0.7,
+                label="allowed at each x (Δχ² < 2.71)" if i == 0 and k == 0 else None,
+            )
+    styles = [("C1", "--"), ("C2", ":")]
+    for k, (name, y) in enumerate(curves.items()):
+        color, ls = styles[k % len(styles)]
+        ax.plot(x, np.asarray(y, float), color=color, ls=ls, lw=1.6, label=name)
+    if _log_axis(x):
+        ax.set_xscale("log")
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_ylim(g_axis[0], g_axis[-1])
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig

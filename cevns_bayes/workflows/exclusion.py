@@ -18,7 +18,16 @@ Files in the output folder:
   (``[{"x", "upper_90_flat", "upper_90_log"}]``), ``derived`` (limits converted by the
   physics model, e.g. sin²2θ), ``spec`` (the spec's ``to_dict``), ``settings``, ``timing``;
 - ``limits.csv``: one row per point, units in the header;
-- ``limits.png``: the curves (:func:`cevns_bayes.plots.exclusion.exclusion_curves`).
+- ``limits.png``: the curves (:func:`cevns_bayes.plots.exclusion.exclusion_curves`);
+- ``region.png``: the 2-D plane (:func:`cevns_bayes.plots.exclusion.exclusion_region`): the
+  profile Δχ² from the scan's overall minimum, its 90% 2-D contour (Δχ² = 4.61), the bands
+  allowed at each x (Δχ² < 2.71 from that x's best fit, islands included) and the Bayesian
+  limits.
+
+``[scan] box = "propagator"`` (with ``box_q_mev``) scales the POI's box, and the log-prior cut,
+with x (:meth:`cevns_bayes.spec.ScanSpec.box_scale`): a mediator coupling's limit is flat in the
+mass below the momentum transfer q and grows ∝ mass above it, so one box cannot resolve both
+ends; the box of each point is recorded with it.
 """
 
 from __future__ import annotations
@@ -28,7 +37,6 @@ import hashlib
 import io
 import json
 import math
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,6 +50,7 @@ from cevns_bayes.model.parameters import parameter_facts, parameter_owner
 from cevns_bayes.output import atomic_path, save_figures, write_json
 from cevns_bayes.paths import DEFAULT_DATA_DIR
 from cevns_bayes.physics.flux import DEFAULT_FLUX_SOURCE
+from cevns_bayes.progress import RateCounter
 from cevns_bayes.spec import ScanSpec, check_scan, scan_values
 
 #: Bayesian grid: points spread evenly over the POI box, and log-spaced from the log cut
@@ -91,7 +100,8 @@ def resolve_scan(
             raise ConfigError("--points re-spaces a range: the scan gives explicit values")
         raw = [raw[0], raw[1], int(points)]
     vals = scan_values(how, list(raw), key, label)
-    scan = ScanSpec(parameter, vals, limit_on, how, list(raw))
+    box, q = (base.box, base.box_q_mev) if base is not None else ("fixed", None)
+    scan = ScanSpec(parameter, vals, limit_on, how, list(raw), box, q)
     check_scan(scan, spec.pois, spec.nuisances, label)
     return scan
 
@@ -112,36 +122,6 @@ def _read_point(path: Path, fingerprint: str) -> dict | None:
     except (OSError, ValueError):
         return None
     return rec if rec.get("fingerprint") == fingerprint else None
-
-
-class _Progress:
-    """``scan k/n points (rate, ETA)`` on stderr: rewritten in a terminal, a line per point
-    otherwise."""
-
-    def __init__(self, total: int, done: int, enabled: bool) -> None:
-        self.total, self.done, self.start, self.enabled = total, done, done, enabled
-        self.t0 = time.perf_counter()
-        self.tty = sys.stderr.isatty()
-        if enabled:
-            self.show()
-
-    def update(self) -> None:
-        self.done += 1
-        if self.enabled:
-            self.show()
-
-    def show(self) -> None:
-        dt = time.perf_counter() - self.t0
-        new = self.done - self.start
-        rate = new / dt if dt > 0 and new else 0.0
-        left = self.total - self.done
-        eta = f", ETA {left / rate:.0f} s" if rate > 0 and left else ""
-        line = f"scan {self.done}/{self.total} points ({dt:.0f} s{eta})"
-        if self.tty:
-            end = "\n" if self.done >= self.total else ""
-            print(f"\r{line}\033[K", end=end, file=sys.stderr, flush=True)
-        else:
-            print(line, file=sys.stderr, flush=True)
 
 
 def _axis_label(name: str, unit: str) -> str:
@@ -186,17 +166,30 @@ def run_scan(
         raise ConfigError(f"--out {out}: is a file, expected a folder")
     scan = scan or resolve_scan(spec)
     parameter, limit_on = scan.parameter, scan.limit_on
-    sspec = lim.scan_spec(spec, parameter, limit_on)
     box_lo, box_hi = (float(v) for v in spec.pois[limit_on].prior.support)
     if not (math.isfinite(box_lo) and math.isfinite(box_hi)):
         raise ConfigError(
             f"{spec.name}: the Bayesian limit needs a bounded prior box on {limit_on}"
         )
+    x_ref = spec.fixed.get(parameter)
+    if scan.box != "fixed" and x_ref is None:
+        raise ConfigError(
+            f"{spec.name}: [scan] box = {scan.box!r} scales the box of {limit_on} from its value "
+            f"at the spec's [fixed] {parameter}; fix {parameter} in the spec"
+        )
+    if scan.box != "fixed" and box_lo != 0.0:
+        raise ConfigError(
+            f"{spec.name}: [scan] box = {scan.box!r} scales a box starting at 0; "
+            f"{limit_on}'s starts at {box_lo:g}"
+        )
+    scales = {float(x): scan.box_scale(float(x), x_ref) for x in scan.values}
     if log_min is None:
         log_min = max(box_lo, lim.LOG_PRIOR_MIN_FRACTION * box_hi)
     if not box_lo <= log_min < box_hi or log_min <= 0:
         raise ConfigError(f"--log-min {log_min:g}: must be > 0 and inside [{box_lo}, {box_hi})")
-    grid = lim.limit_grid(box_lo, box_hi, grid_linear, grid_log, log_min)
+    # one compiled likelihood for every point: its box on the POI holds the largest scaled box
+    sspec = lim.scan_spec(spec, parameter, limit_on, upper=box_hi * max(scales.values()))
+    boxes = {x: (box_lo, box_hi * f, log_min * f) for x, f in scales.items()}
     # the defaults spelled out, so that the library and the command line share points
     data_dir = DEFAULT_DATA_DIR if data_dir is None else data_dir
     flux = DEFAULT_FLUX_SOURCE if flux is None else flux
@@ -207,6 +200,9 @@ def run_scan(
         "grid_linear": grid_linear,
         "grid_log": grid_log,
         "log_prior_min": log_min,
+        "box": scan.box,
+        "box_q_mev": scan.box_q_mev,
+        "box_reference": x_ref if scan.box != "fixed" else None,
         "data_dir": str(Path(data_dir).resolve()),
         "flux": str(flux),
     }
@@ -224,8 +220,8 @@ def run_scan(
                 fingerprint,
                 parameter,
                 limit_on,
-                grid,
-                log_min,
+                {x: boxes[float(x)] for x in todo},
+                (grid_linear, grid_log),
                 level,
                 data_dir,
                 flux,
@@ -247,20 +243,36 @@ def run_scan(
         from cevns_bayes.plots.exclusion import exclusion_curves
 
         unit_x, unit_g = doc["units"]["x"], doc["units"]["limit"]
+        cut = f"> {log_min:g}" + (" at the spec's x, scaled" if scan.box != "fixed" else "")
         fig = exclusion_curves(
             doc["scanned"],
             {
                 "profile likelihood (Δχ² = 2.71)": [p["upper_90"] for p in doc["profile"]],
                 "Bayes, flat prior": [b["upper_90_flat"] for b in doc["bayes"]],
-                f"Bayes, log-uniform prior (> {log_min:g})": [
-                    b["upper_90_log"] for b in doc["bayes"]
-                ],
+                f"Bayes, log-uniform prior ({cut})": [b["upper_90_log"] for b in doc["bayes"]],
             },
             x_label=_axis_label(parameter, unit_x),
             y_label="90% upper limit on " + _axis_label(limit_on, unit_g),
             title=f"{spec.name}: exclusion ({len(xs)} points)",
         )
-        save_figures({"limits.png": fig}, out)
+        figs = {"limits.png": fig}
+        if all(p.get("curve") for p in doc["profile"]):
+            from cevns_bayes.plots.exclusion import exclusion_region
+
+            figs["region.png"] = exclusion_region(
+                doc["scanned"],
+                [p["curve"]["values"] for p in doc["profile"]],
+                [p["curve"]["nll"] for p in doc["profile"]],
+                [p["allowed"] for p in doc["profile"]],
+                {
+                    "Bayes, flat prior": [b["upper_90_flat"] for b in doc["bayes"]],
+                    f"Bayes, log-uniform ({cut})": [b["upper_90_log"] for b in doc["bayes"]],
+                },
+                x_label=_axis_label(parameter, unit_x),
+                y_label=_axis_label(limit_on, unit_g),
+                title=f"{spec.name}: the (x, {limit_on}) plane, profile and Bayes",
+            )
+        save_figures(figs, out)
     return doc
 
 
@@ -271,8 +283,8 @@ def _compute(
     fingerprint,
     parameter,
     limit_on,
-    grid,
-    log_min,
+    boxes,
+    grid_points,
     level,
     data_dir,
     flux,
@@ -280,7 +292,9 @@ def _compute(
     total,
     progress,
 ) -> dict[str, Any]:
-    """Build and compile once, then compute the points of ``todo`` (forked workers)."""
+    """Build and compile once, then compute the points of ``todo`` (forked workers);
+    ``boxes[x]`` is the POI box (lower, upper) and log-prior cut at x, ``grid_points`` the
+    (linear, log) points of its grid, on which the profile Δχ² curve is computed too."""
     from cevns_bayes.inference.bayes import build_forward_model
     from cevns_bayes.inference.grid import LaplaceGrid
     from cevns_bayes.inference.profile import ProfileLikelihood
@@ -294,16 +308,31 @@ def _compute(
     lap = LaplaceGrid(sm)
     # compile both before forking: the workers inherit the compiled functions
     pl.nll(pl.start)
-    lap(lap.u0, np.array([grid[0], todo[0]]))
+    lap(lap.u0, np.array([boxes[todo[0]][0], todo[0]]))
     build_s = time.perf_counter() - t0
-    bar = _Progress(total, total - len(todo), progress)
+    bar = RateCounter("scan points", total, total - len(todo), progress)
 
     def one(x: float) -> dict[str, Any]:
         from threadpoolctl import threadpool_limits
 
+        lo, hi, log_min = boxes[x]
+        grid = lim.limit_grid(lo, hi, *grid_points, log_min)
         with threadpool_limits(limits=1, user_api="blas"):
-            prof = lim.profile_upper_limit(pl, limit_on, parameter, x, level=level)
+            prof = lim.profile_upper_limit(
+                pl,
+                limit_on,
+                parameter,
+                x,
+                level=level,
+                upper=hi,
+                curve=grid,
+                refine=grid_points[0],
+            )
+            # the Bayesian grid: the profile curve's points (refined around the limit and
+            # every allowed band), where the posterior holds its mass
+            grid = np.asarray(prof["curve"]["values"])
             bayes = lim.bayes_upper_limits(lap, limit_on, parameter, x, grid=grid, log_min=log_min)
+        prof["box"] = [lo, hi]
         rec = {"x": float(x), "fingerprint": fingerprint, "profile": prof, "bayes": bayes}
         write_json(point_path(out, x), rec)
         return {"x": float(x)}
@@ -329,6 +358,10 @@ def _summary(spec, scan: ScanSpec, records, settings, fingerprint) -> dict[str, 
                 "delta_chi2_at_limit": p["delta_chi2_at_limit"],
                 "valid": p["valid"],
                 "seconds": p["seconds"],
+                "box": p.get("box"),
+                "allowed": p.get("allowed"),
+                "nll_best": p.get("nll_best"),
+                "curve": p.get("curve"),
             }
         )
         bayes.append(
@@ -336,6 +369,7 @@ def _summary(spec, scan: ScanSpec, records, settings, fingerprint) -> dict[str, 
                 "x": b["x"],
                 "upper_90_flat": b["upper_90_flat"],
                 "upper_90_log": b["upper_90_log"],
+                "log_prior_min": b["log_prior_min"],
                 "seconds": b["seconds"],
             }
         )
@@ -356,7 +390,17 @@ def _summary(spec, scan: ScanSpec, records, settings, fingerprint) -> dict[str, 
             "bounded at the POI's lower bound (upper end of the two-sided 90% Wilks interval; "
             "asymptotically a one-sided 95% upper limit)",
             "bayes": "90% credible upper limit, nuisances marginalised by Laplace; flat prior on "
-            f"the POI box, and log-uniform on [{settings['log_prior_min']:g}, upper]",
+            f"the POI box, and log-uniform on [{settings['log_prior_min']:g}, upper]"
+            + (
+                f"; box and cut scaled at each x by sqrt((x^2 + q^2)/(x0^2 + q^2)), "
+                f"q = {settings['box_q_mev']:g} MeV, x0 = {settings['box_reference']:g} "
+                "(each point's box in profile[].box, its cut in bayes[].log_prior_min)"
+                if settings["box"] == "propagator"
+                else ""
+            ),
+            "allowed": "profile[].allowed: the intervals of the POI where the profile "
+            "Delta chi2 from that x's best fit is below the level (every band, not only the "
+            "best fit's), from profile[].curve",
         },
         "profile": prof,
         "bayes": bayes,

@@ -18,7 +18,7 @@ class ToyMediator(cevns_bayes.PhysicsModel):
     description = "an incoherent term suppressed by a mass (a test of cevns-bayes scan)"
     parameters = (
         cevns_bayes.Parameter(
-            "g_toy", 0.0, "", "toy coupling", lower=0.0, upper=100.0, label=r"$g_{toy}$"
+            "g_toy", 0.0, "", "toy coupling", lower=0.0, upper=1000.0, label=r"$g_{toy}$"
         ),
         cevns_bayes.Parameter(
             "m_toy_mev", 10.0, "MeV", "toy mass", lower=1.0, upper=1000.0, label=r"$m$ [MeV]"
