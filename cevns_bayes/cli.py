@@ -342,6 +342,12 @@ def cmd_toys(args) -> int:
     from cevns_bayes.toys import run_study
 
     spec = load_spec(args.model)
+    if args.poi is not None or args.fix:
+        from cevns_bayes.toys import one_poi_spec
+
+        if args.poi is None:
+            raise ConfigError("--fix needs --poi (the POI the toys are about)")
+        spec = one_poi_spec(spec, args.poi, dict(args.fix))
     out = Path(args.out)
     _check_out(out, folder=True)
     progress = sys.stderr.isatty() if args.progress == "auto" else args.progress == "on"
@@ -697,7 +703,23 @@ def build_parser() -> argparse.ArgumentParser:
         "toys",
         help="pseudo-experiments: coverage of the profile / Bayesian intervals, or SBC",
     )
-    toy.add_argument("model", help="a one-POI analysis (xsec, weak_mixing) or spec path")
+    toy.add_argument(
+        "model", help="a one-POI analysis (xsec, weak_mixing, ...; or --poi) or spec path"
+    )
+    toy.add_argument(
+        "--poi",
+        default=None,
+        help="the POI of a toy study of an analysis with several: the others are fixed "
+        "(--fix, else at their nominal value, e.g. 0 for a new-physics parameter)",
+    )
+    toy.add_argument(
+        "--fix",
+        type=_name_value,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="with --poi: the value another POI is fixed at (repeatable)",
+    )
     _add_data_options(toy)
     toy.add_argument("--study", required=True, choices=("coverage", "sbc"))
     toy.add_argument(
@@ -754,6 +776,16 @@ def _float_list(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated numbers, got {text!r}"
         ) from None
+
+
+def _name_value(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    try:
+        if not sep or not name.strip():
+            raise ValueError
+        return name.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}") from None
 
 
 def _positive_int(text: str) -> int:

@@ -448,6 +448,39 @@ def run_toy(task: ToyTask) -> dict[str, Any]:
             return {"index": task.index, "error": f"{type(err).__name__}: {err}"}
 
 
+def one_poi_spec(spec, poi: str, fixed: Mapping[str, float] | None = None):
+    """``spec`` with ``poi`` its only POI, for a toy study of an analysis with several
+    (``cevns-bayes toys --poi``): every other POI moves to ``[fixed]`` at the value ``fixed``
+    gives it, or else at its registry nominal value (e.g. 0 for a new-physics coupling)."""
+    import dataclasses
+
+    from cevns_bayes.model.parameters import get_parameter
+
+    fixed = dict(fixed or {})
+    if poi not in spec.pois:
+        raise ConfigError(f"{spec.name}: --poi {poi!r} is not a POI; POIs: {', '.join(spec.pois)}")
+    unknown = [k for k in fixed if k not in spec.pois or k == poi]
+    if unknown:
+        raise ConfigError(
+            f"{spec.name}: --fix {', '.join(unknown)}: only the other POIs "
+            f"({', '.join(k for k in spec.pois if k != poi)}) can be fixed"
+        )
+    values = dict(spec.fixed)
+    for name in spec.pois:
+        if name == poi:
+            continue
+        if name in fixed:
+            values[name] = float(fixed[name])
+            continue
+        nominal = get_parameter(name).nominal
+        if nominal is None:
+            raise ConfigError(f"{spec.name}: {name} has no nominal value; give --fix {name}=VALUE")
+        values[name] = float(nominal)
+    return dataclasses.replace(
+        spec, name=f"{spec.name}__{poi}", pois={poi: spec.pois[poi]}, fixed=values
+    )
+
+
 def _one_blas_thread():
     """Limit numpy's BLAS to one thread (a context manager; see :func:`run_toy`)."""
     try:

@@ -458,3 +458,36 @@ def test_bayesian_toy_is_reproducible(spec):
     assert first["hdi_68"][0] < first["mean"] < first["hdi_68"][1]
     assert first["eti_90"][0] < first["eti_68"][0] < first["eti_68"][1] < first["eti_90"][1]
     assert first["r_hat"] < 1.1
+
+
+def test_one_poi_spec_fixes_the_other_pois():
+    from cevns_bayes.toys import one_poi_spec
+
+    two = load_spec("charge_radius")
+    one = one_poi_spec(two, "r2_nu_mu", {"r2_nu_e": -5.0})
+    assert list(one.pois) == ["r2_nu_mu"] and one.fixed["r2_nu_e"] == -5.0
+    assert one.pois["r2_nu_mu"] == two.pois["r2_nu_mu"] and one.nuisances == two.nuisances
+    assert one.name == "charge_radius__r2_nu_mu"
+    # without a value the other POI sits at its registry nominal (no new physics)
+    assert one_poi_spec(two, "r2_nu_e").fixed["r2_nu_mu"] == 0.0
+    with pytest.raises(ConfigError, match="--poi 'sigma' is not a POI"):
+        one_poi_spec(two, "sigma")
+    with pytest.raises(ConfigError, match="--fix r2_nu_mu: only the other POIs"):
+        one_poi_spec(two, "r2_nu_mu", {"r2_nu_mu": 1.0})
+    assert (
+        main(
+            [
+                "toys",
+                "charge_radius",
+                "--study",
+                "coverage",
+                "--n",
+                "1",
+                "--out",
+                "x",
+                "--fix",
+                "r2_nu_e=1",
+            ]
+        )
+        == 2
+    )
