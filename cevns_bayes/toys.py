@@ -92,9 +92,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from cevns_bayes import constants as c
 from cevns_bayes.errors import CevnsBayesError, ConfigError
 from cevns_bayes.inference.profile import DCHI2_1D, ProfileLikelihood
+from cevns_bayes.model.sm import sm_value
 from cevns_bayes.model.statistical import StatisticalModel, global_observable_sd
 from cevns_bayes.progress import RateCounter
 
@@ -594,22 +594,6 @@ def _rhat(x: np.ndarray) -> float:
 
 
 # --- study definition -----------------------------------------------------------------------------
-def sm_value(poi: str, model=None) -> float:
-    """The Standard-Model value of a POI: σ_SM of the forward model, sin²θ_W(low Q²) = 0.23857,
-    flavor scales 1, NSI couplings 0."""
-    if poi == "sigma":
-        if model is None:
-            raise ConfigError("the SM cross section needs the forward model")
-        return float(model.evaluate()["sigma_sm_total_1e40cm2"])
-    if poi == "sin2_theta_w":
-        return float(c.SIN2_THETA_W_LOW_Q2)
-    if poi.startswith("scale_"):
-        return 1.0
-    if poi.startswith("eps_"):
-        return 0.0
-    raise ConfigError(f"no SM value known for {poi!r}")
-
-
 def sbc_spec(spec):
     """The spec SBC samples: for ``sigma`` the prior becomes Uniform(100, 300) (module
     docstring); other POIs keep their spec prior."""

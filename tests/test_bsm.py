@@ -362,3 +362,15 @@ def test_the_profile_fit_recovers_an_injected_truth_from_asimov_data(spec, truth
     best = prof.fit()
     for name, value in truth.items():
         assert best.values[name] == pytest.approx(value, rel=0.03), name
+
+
+def test_sm_values_of_the_new_parameters():
+    from cevns_bayes.model.sm import sm_value
+
+    # the one-loop charge radii (Bernabeu et al., hep-ph/0206015): -0.83 and -0.48 x 1e-32 cm2
+    assert sm_value("r2_nu_e") == pytest.approx(-0.83, abs=0.005)
+    assert sm_value("r2_nu_mu") == pytest.approx(-0.48, abs=0.005)
+    for name in ("g_zprime", "g_bl", "g_phi", "mu_nu", "mu_nu_e", "ue4_sq", "umu4_sq"):
+        assert sm_value(name) == 0.0  # no new physics
+    assert sm_value("r_n_scale") == sm_value("r_n_scale_cs") == 1.0
+    assert sm_value("sin2_theta_w") == pytest.approx(0.23857)

@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from cevns_bayes.errors import ConfigError
 from cevns_bayes.inference import bayes
 from cevns_bayes.io import load_published
+from cevns_bayes.model.sm import sm_value
 from cevns_bayes.output import atomic_path, save_figures, write_json, write_npz
 
 
@@ -215,7 +217,10 @@ def write_profile_plots(result, spec, model, out: Path, published) -> list[Path]
         )
     if result.scan_2d is not None:
         names = list(spec.pois)
-        sm = [1.0 if n.startswith("scale") else 0.0 for n in names]
+        try:  # the SM point of the figure (none for a parameter without an SM value)
+            sm = [sm_value(n, model) for n in names]
+        except ConfigError:
+            sm = None
         figs["contour_2d.png"] = pp.contour_2d(
             result.scan_2d["axes"],
             result.scan_2d["delta_chi2"],
