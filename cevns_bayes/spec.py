@@ -492,11 +492,12 @@ def _check_spec_parts(
                     f"{sampler.multimodal!r} needs a flat prior on every POI (the reflections "
                     f"map a box onto itself about its centre); pois.{name} is {poi.prior.kind}",
                 )
-        if not any(name.startswith("eps_") for name in pois):
+        if not any(name.startswith(("eps_", "r2_nu_")) for name in pois):
             raise _fail(
                 source,
                 key,
-                f"{sampler.multimodal!r} folds NSI posteriors and needs at least one eps_* POI",
+                f"{sampler.multimodal!r} folds posteriors whose bands are the signs of weak "
+                "charges and needs at least one eps_* or r2_nu_* POI",
             )
 
 

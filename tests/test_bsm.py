@@ -374,3 +374,20 @@ def test_sm_values_of_the_new_parameters():
         assert sm_value(name) == 0.0  # no new physics
     assert sm_value("r_n_scale") == sm_value("r_n_scale_cs") == 1.0
     assert sm_value("sin2_theta_w") == pytest.approx(0.23857)
+
+
+def test_charge_radius_bands_are_the_signs_of_the_weak_charges():
+    from cevns_bayes import constants as c
+    from cevns_bayes.inference.modes import weak_charge_sign_label_points
+    from cevns_bayes.physics.cross_section import nucleon_couplings
+
+    # Q = -2 (g_p Z + g_n N) + 2 k <r^2> Z (k = 0.02380 per 1e-32 cm2) vanishes at
+    # <r^2>* = sum (g_p Z + g_n N) / (k sum Z): about -29.3, next to the box centre -30
+    gp, gn = nucleon_couplings(c.SIN2_THETA_W_LOW_Q2, "no_charge_radius", "nu_e")
+    zs = [iso.z for iso in c.ISOTOPES]
+    ns = [iso.n for iso in c.ISOTOPES]
+    r_star = sum(gp * z + gn * n for z, n in zip(zs, ns)) / (0.02380 * sum(zs))
+    assert r_star == pytest.approx(-29.3, abs=0.1)
+    pts = np.array([[r_star + 1, 0.0], [r_star - 1, 0.0], [0.0, r_star - 1], [-80.0, -80.0]])
+    labels = weak_charge_sign_label_points(("r2_nu_e", "r2_nu_mu"), pts, "no_charge_radius")
+    assert list(labels) == ["ee+,mumu+", "ee-,mumu+", "ee+,mumu-", "ee-,mumu-"]

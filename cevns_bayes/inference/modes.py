@@ -1,7 +1,8 @@
-"""Weak-charge sign labels of the bands of an NSI posterior.
+"""Weak-charge sign labels of the bands of an NSI or charge-radius posterior.
 
-CEvNS depends on Q_α² only, so an NSI posterior has one band per sign pattern of the weak
-charges. :func:`weak_charge_sign_label_points` names the band of each point ("ee+", "ee-",
+CEvNS depends on Q_α² only, so a posterior in couplings that move Q_α (the NSI ε_αα^{u,d}, the
+neutrino charge radius ⟨r²_να⟩) has one band per sign pattern of the weak charges.
+:func:`weak_charge_sign_label_points` names the band of each point ("ee+", "ee-",
 "ee+,mumu-", ...) from the sign of Q_α summed over Cs and I at zero momentum transfer,
 "+" being the Standard-Model sign; mode masses are the posterior probability of each label.
 
@@ -20,7 +21,10 @@ from cevns_bayes.errors import ConfigError
 from cevns_bayes.physics.cross_section import weak_charge
 
 #: flavor groups whose couplings can be POIs, and the POIs that move each group's weak charge
-_GROUP_POIS = {"ee": ("eps_ee_u", "eps_ee_d"), "mumu": ("eps_mumu_u", "eps_mumu_d")}
+_GROUP_POIS = {
+    "ee": ("eps_ee_u", "eps_ee_d", "r2_nu_e"),
+    "mumu": ("eps_mumu_u", "eps_mumu_d", "r2_nu_mu"),
+}
 #: the neutrino whose weak charge labels each group's bands
 _GROUP_FLAVOR = {"ee": "nu_e", "mumu": "nu_mu"}
 
@@ -29,13 +33,20 @@ def weak_charge_sum(
     values: Mapping[str, np.ndarray], group: str, couplings: str = "tree"
 ) -> np.ndarray:
     """Q_α (F = 1) summed over the CsI isotopes for flavor group ``"ee"`` or ``"mumu"`` (the
-    neutrino's charge, ν_e or ν_μ, where the couplings convention depends on the flavor)."""
+    neutrino's charge, ν_e or ν_μ, where the couplings convention depends on the flavor), with
+    the NSI couplings and the charge radius of the group where ``values`` has them (the
+    radius's ΔQ = 2 · 0.02380 ⟨r²⟩ Z, :class:`cevns_bayes.physics.bsm.ChargeRadius`)."""
+    from cevns_bayes.physics.bsm import CHARGE_RADIUS_GVP_PER_1E32CM2
+
     s2w = np.asarray(values.get("sin2_theta_w", c.SIN2_THETA_W_LOW_Q2), float)
     eu = np.asarray(values.get(f"eps_{group}_u", 0.0), float)
     ed = np.asarray(values.get(f"eps_{group}_d", 0.0), float)
+    r2 = np.asarray(values.get(_GROUP_POIS[group][2], 0.0), float)
     flavor = _GROUP_FLAVOR[group]
     return sum(
-        weak_charge(iso.z, iso.n, 1.0, 1.0, s2w, eu, ed, couplings, flavor) for iso in c.ISOTOPES
+        weak_charge(iso.z, iso.n, 1.0, 1.0, s2w, eu, ed, couplings, flavor)
+        + 2.0 * CHARGE_RADIUS_GVP_PER_1E32CM2 * r2 * iso.z
+        for iso in c.ISOTOPES
     )
 
 
