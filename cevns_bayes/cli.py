@@ -38,6 +38,18 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_fix_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--fix",
+        type=_name_value,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fix a parameter the spec does not free, e.g. a mediator mass "
+        "(m_zprime_mev=1000, MeV) or dm2_41_ev2 (repeatable; replaces its [fixed] value)",
+    )
+
+
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     _add_data_options(p)
     p.add_argument(
@@ -195,10 +207,10 @@ def cmd_plot_prediction(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from cevns_bayes.spec import load_spec
+    from cevns_bayes.spec import load_spec, with_fixed
     from cevns_bayes.workflows.analysis import run_sampling
 
-    spec = load_spec(args.model)
+    spec = with_fixed(load_spec(args.model), dict(args.fix))
     out = Path(args.out) if args.out else Path("results") / spec.name
     _check_out(out, folder=True)
     progress = None if args.progress == "auto" else args.progress == "on"
@@ -222,10 +234,10 @@ def cmd_sample(args) -> int:
 
 
 def cmd_profile(args) -> int:
-    from cevns_bayes.spec import load_spec
+    from cevns_bayes.spec import load_spec, with_fixed
     from cevns_bayes.workflows.analysis import run_profile_analysis
 
-    spec = load_spec(args.model)
+    spec = with_fixed(load_spec(args.model), dict(args.fix))
     out = Path(args.out) if args.out else Path("results") / spec.name
     _check_out(out, folder=True)
     doc = run_profile_analysis(
@@ -338,16 +350,19 @@ def cmd_budget(args) -> int:
 
 
 def cmd_toys(args) -> int:
-    from cevns_bayes.spec import load_spec
+    from cevns_bayes.spec import load_spec, with_fixed
     from cevns_bayes.toys import run_study
 
     spec = load_spec(args.model)
-    if args.poi is not None or args.fix:
+    fix = dict(args.fix)
+    of_pois = {k: v for k, v in fix.items() if k in spec.pois}
+    spec = with_fixed(spec, {k: v for k, v in fix.items() if k not in of_pois})
+    if args.poi is not None or of_pois:
         from cevns_bayes.toys import one_poi_spec
 
         if args.poi is None:
-            raise ConfigError("--fix needs --poi (the POI the toys are about)")
-        spec = one_poi_spec(spec, args.poi, dict(args.fix))
+            raise ConfigError(f"--fix {', '.join(of_pois)}: fixing a POI needs --poi")
+        spec = one_poi_spec(spec, args.poi, of_pois)
     out = Path(args.out)
     _check_out(out, folder=True)
     progress = sys.stderr.isatty() if args.progress == "auto" else args.progress == "on"
@@ -577,6 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="progress bars (auto: on in a terminal, off under CI)",
     )
     smp.add_argument("--no-plots", action="store_true", help="skip the diagnostic PNGs")
+    _add_fix_option(smp)
     smp.set_defaults(func=cmd_sample)
 
     prf = sub.add_parser(
@@ -601,6 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prf.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
     prf.add_argument("--no-plots", action="store_true")
+    _add_fix_option(prf)
     prf.set_defaults(func=cmd_profile)
 
     scn = sub.add_parser(
@@ -718,7 +735,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="with --poi: the value another POI is fixed at (repeatable)",
+        help="fix a parameter: a mediator mass or other [fixed] value, or with --poi another "
+        "POI (repeatable)",
     )
     _add_data_options(toy)
     toy.add_argument("--study", required=True, choices=("coverage", "sbc"))

@@ -654,6 +654,27 @@ def _parse_scan(doc: Any, source: str) -> ScanSpec:
     return ScanSpec(parameter, values, limit_on, how, table[how], box, q)
 
 
+def with_fixed(spec, values: Mapping[str, float], key: str = "--fix"):
+    """``spec`` with the parameters of ``values`` fixed there (``[fixed]`` entries replaced or
+    added; e.g. a mediator mass from the command line's ``--fix m_zprime_mev=1000``). Each must
+    be a known parameter that the spec does not free, inside its range; errors name ``key``."""
+    for name, value in values.items():
+        if name not in parameter_names():
+            raise ConfigError(
+                f"{key} {name}: unknown parameter; known: {', '.join(parameter_names())}"
+            )
+        if name in spec.pois or name in spec.nuisances:
+            raise ConfigError(f"{key} {name}: is free in {spec.name}; only a fixed one can be set")
+        lo, hi = parameter_bounds(name)
+        if not (math.isfinite(value) and lo <= value <= hi):
+            raise ConfigError(
+                f"{key} {name}={_fmt(value)}: outside the range of {name} [{_fmt(lo)}, {_fmt(hi)}]"
+            )
+    return dataclasses.replace(
+        spec, fixed={**spec.fixed, **{k: float(v) for k, v in values.items()}}
+    )
+
+
 # --- the analysis spec --------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class AnalysisSpec:

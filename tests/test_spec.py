@@ -1145,3 +1145,18 @@ def test_direct_construction_fills_model_defaults_and_validates():
             {},
             Binning.default(),
         )
+
+
+def test_with_fixed_sets_a_fixed_parameter_and_names_bad_ones():
+    from cevns_bayes.spec import with_fixed
+
+    spec = load_spec("light_vector")
+    heavy = with_fixed(spec, {"m_zprime_mev": 1000.0})
+    assert heavy.fixed["m_zprime_mev"] == 1000.0 and spec.fixed["m_zprime_mev"] == 10.0
+    assert heavy.pois == spec.pois and heavy.nuisances == spec.nuisances
+    with pytest.raises(ConfigError, match="--fix g_zprime: is free in light_vector"):
+        with_fixed(spec, {"g_zprime": 1e-5})
+    with pytest.raises(ConfigError, match="--fix m_nothing: unknown parameter"):
+        with_fixed(spec, {"m_nothing": 1.0})
+    with pytest.raises(ConfigError, match=r"--fix m_zprime_mev=-1: outside the range"):
+        with_fixed(spec, {"m_zprime_mev": -1.0})
