@@ -411,6 +411,45 @@ def cmd_toys(args) -> int:
     return 0
 
 
+def cmd_evidence(args) -> int:
+    from cevns_bayes.spec import load_spec, with_fixed
+    from cevns_bayes.workflows.comparison import run_evidence
+
+    spec = with_fixed(load_spec(args.model), dict(args.fix))
+    out = Path(args.out) if args.out else Path("results") / spec.name
+    _check_out(out, folder=True)
+    doc = run_evidence(
+        spec,
+        out,
+        estimators=args.estimators or ("nested", "smc", "laplace_grid"),
+        nlive=args.nlive,
+        smc_draws=args.smc_draws,
+        smc_chains=args.smc_chains,
+        grid_points=args.grid_points,
+        seed=args.seed,
+        data_dir=args.data_dir,
+        flux=args.flux,
+        progress=args.progress != "off",
+    )
+    print(f"{doc['model']}: ln Z (nats), estimator by estimator")
+    for est, r in doc["log_z"].items():
+        ref = doc["sm"]["log_z"].get(est)
+        bf = doc["log_bayes_factor_vs_sm"].get(est)
+        line = f"  {est:<13} ln Z = {r['value']:10.3f} ± {r['error']:.3f}"
+        if ref is not None and bf is not None:
+            line += f"   SM {ref['value']:10.3f} ± {ref['error']:.3f}"
+            line += f"   ln B = {bf['value']:+.3f} ± {bf['error']:.3f}"
+        print(line)
+    sd = doc.get("savage_dickey")
+    if sd and "value" in sd:
+        print(f"  Savage-Dickey ln B = {sd['value']:+.3f} (at {sd['poi']} = {sd['sm_value']:.5g})")
+    for pair, a in doc["agreement"].items():
+        if a["in_errors"] is not None:
+            print(f"  {pair}: {a['difference']:+.3f} ({a['in_errors']:+.1f} combined errors)")
+    print(f"wrote {out}/evidence.json ({doc['timing']['seconds']:.0f} s)")
+    return 0
+
+
 def _commands_log(results: Path) -> list[str]:
     path = results / "commands.txt"
     return path.read_text().splitlines() if path.is_file() else []
@@ -716,6 +755,31 @@ def build_parser() -> argparse.ArgumentParser:
     rpr.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
     _add_data_options(rpr)
     rpr.set_defaults(func=cmd_reproduce)
+    evd = sub.add_parser(
+        "evidence",
+        help="Bayesian evidence ln Z of an analysis and of its SM reference by nested sampling, "
+        "SMC and the Laplace grid; Bayes factor vs the SM, Savage-Dickey check",
+    )
+    evd.add_argument("model", help="analysis name or spec TOML path")
+    _add_data_options(evd)
+    evd.add_argument("--out", type=Path, default=None, help="output folder (resumable)")
+    evd.add_argument(
+        "--estimators",
+        nargs="+",
+        choices=("nested", "smc", "laplace_grid"),
+        default=None,
+        help="which estimators (default all three; the grid only for 1-2 flat POIs)",
+    )
+    evd.add_argument("--nlive", type=_positive_int, default=400, help="nested: live points")
+    evd.add_argument("--smc-draws", type=_positive_int, default=2000, help="SMC particles")
+    evd.add_argument(
+        "--smc-chains", type=_positive_int, default=4, help="independent SMC runs (error)"
+    )
+    evd.add_argument("--grid-points", type=_positive_int, default=41, help="grid points per POI")
+    evd.add_argument("--seed", type=int, default=20211)
+    evd.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
+    _add_fix_option(evd)
+    evd.set_defaults(func=cmd_evidence)
     toy = sub.add_parser(
         "toys",
         help="pseudo-experiments: coverage of the profile / Bayesian intervals, or SBC",

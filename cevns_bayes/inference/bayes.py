@@ -120,7 +120,12 @@ def _bin_labels(edges: np.ndarray, unit: str) -> list[str]:
 
 
 def build_pymc_model(
-    spec, model: ForwardModel, observed: np.ndarray | None = None, *, deterministics: bool = True
+    spec,
+    model: ForwardModel,
+    observed: np.ndarray | None = None,
+    *,
+    deterministics: bool = True,
+    initial_values: bool = True,
 ):
     """The PyMC model of ``spec`` on the forward graph of ``model``.
 
@@ -130,6 +135,8 @@ def build_pymc_model(
     applied, or their per-image versions for folded models. ``deterministics=False`` leaves
     them out: :func:`sample` computes them after sampling, for all draws with one compiled
     function (:class:`DerivedQuantities`), instead of PyMC compiling them per chain.
+    ``initial_values=False`` leaves out the POIs' ``initval`` (PyMC's SMC starts every particle
+    at an initval instead of drawing it from the prior).
     """
     import pymc as pm
 
@@ -151,7 +158,8 @@ def build_pymc_model(
         pm.Data("t_edges_us", b.t_edges_us, dims="t_edge")
         values: dict[str, Any] = {}
         for name, poi in spec.pois.items():
-            values[name] = poi.prior.pymc(name, initval=poi.initial)
+            init = {"initval": poi.initial} if initial_values else {}
+            values[name] = poi.prior.pymc(name, **init)
         for name, prior in spec.nuisances.items():
             values[name] = prior.pymc(name)
         derived = derived_tensors(spec, model, values, obs)

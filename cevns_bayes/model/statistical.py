@@ -293,6 +293,23 @@ class StatisticalModel:
         ll, grad = self._fn("loglike")(self.vector(values), data)
         return float(ll) - log_factorial_sum(data), np.asarray(grad)
 
+    def loglike_function(self, data):
+        """θ (a vector in :attr:`parameter_names` order) → ln L(θ; data), ln n! included: the
+        value alone, compiled once, for the samplers that need no gradient (nested sampling)."""
+        data = self.check_data(data)
+        if "loglike_value" not in self._compiled:
+            theta, values = self.symbolic_vector()
+            d = pt.dmatrix("data")
+            ll = self.loglike_tensor(values, d, with_factorials=False)
+            self._compiled["loglike_value"] = compile_function([theta, d], [ll])
+        fn = self._compiled["loglike_value"]
+        const = log_factorial_sum(data)
+
+        def loglike(theta) -> float:
+            return float(fn(np.asarray(theta, float), data)[0]) - const
+
+        return loglike
+
     def logprior(self, values: Mapping[str, float] | None = None) -> float:
         """Σ ln π(θ_j), each prior normalized (truncation included); −inf outside a support."""
         vec = self.vector(values)
