@@ -315,6 +315,10 @@ def write_report(results: str | Path, commands: list[str] | None = None) -> tupl
                 md.append(f"![{name}: budget]({name}/budget.png)")
                 md.append("")
     md += beyond
+    comparison = model_comparison(results)
+    if comparison is not None:
+        write_json(results / "model_comparison.json", comparison)
+        md += model_comparison_markdown(comparison)
     md += [
         "## What is not reproduced, and why",
         "",
@@ -443,6 +447,69 @@ def beyond_sm_markdown(results: str | Path, exclude=()) -> list[str]:
         if figs:
             md.append("")
     md += [PUBLISHED_BEYOND_SM, ""]
+    return md
+
+
+def model_comparison(results: str | Path) -> dict[str, Any] | None:
+    """The evidence of every analysis in ``results`` with an ``evidence.json``
+    (``cevns-bayes evidence``): per analysis ln Z ± error by estimator, ln B against its SM
+    reference, the Savage–Dickey check and the POI boxes B depends on. Written by the report
+    as ``model_comparison.json``; None when there is none."""
+    results = Path(results)
+    rows = {}
+    for path in sorted(results.glob("*/evidence.json")):
+        doc = json.loads(path.read_text())
+        rows[doc["model"]] = {
+            "log_z": {
+                k: {"value": v["value"], "error": v["error"]} for k, v in doc["log_z"].items()
+            },
+            "log_z_sm": {
+                k: {"value": v["value"], "error": v["error"]} for k, v in doc["sm"]["log_z"].items()
+            },
+            "log_bayes_factor_vs_sm": doc["log_bayes_factor_vs_sm"],
+            "savage_dickey": (doc.get("savage_dickey") or {}).get("value"),
+            "boxes": doc.get("boxes"),
+            "agreement": doc.get("agreement"),
+        }
+    if not rows:
+        return None
+    return {
+        "convention": "ln Z in nats with ln n! included; ln B = ln Z(analysis) - ln Z(SM "
+        "reference: the POIs fixed at their SM values); B > 1 favours the analysis; flat POI "
+        "priors on the stated boxes (B scales as 1/box width once the box holds the likelihood)",
+        "analyses": rows,
+    }
+
+
+def model_comparison_markdown(doc: dict[str, Any] | None) -> list[str]:
+    """The report's "Model comparison" section from :func:`model_comparison`."""
+    if not doc:
+        return []
+    md = [
+        "## Model comparison",
+        "",
+        "Evidence of each analysis and of its SM reference (the same analysis with its POIs "
+        "fixed at their SM values), by nested sampling (dynesty), sequential Monte Carlo (PyMC) "
+        "and the Laplace grid (1–2 POIs); `cevns-bayes evidence MODEL`. " + doc["convention"] + ".",
+        "",
+        "| analysis | POI box | ln Z nested | ln Z SMC | ln Z grid | ln B vs SM (nested) | "
+        "ln B (SMC) | Savage–Dickey ln B |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def z(d, k):
+        v = d.get(k)
+        return "—" if v is None else f"{v['value']:.2f} ± {v['error']:.2f}"
+
+    for name, r in doc["analyses"].items():
+        boxes = "; ".join(f"{k} [{_fmt(a)}, {_fmt(b)}]" for k, (a, b) in (r["boxes"] or {}).items())
+        bf = r["log_bayes_factor_vs_sm"]
+        md.append(
+            f"| `{name}` | {boxes} | {z(r['log_z'], 'nested')} | {z(r['log_z'], 'smc')} | "
+            f"{z(r['log_z'], 'laplace_grid')} | {z(bf, 'nested')} | {z(bf, 'smc')} | "
+            f"{_fmt(r['savage_dickey'], 3)} |"
+        )
+    md.append("")
     return md
 
 

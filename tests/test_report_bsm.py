@@ -72,3 +72,31 @@ def test_beyond_sm_section_reads_profile_posterior_and_scan(tmp_path):
     assert "A second allowed band" in text and "10: [0, 0.31], [0.4, 0.45]" in text
     assert "No published limit from the CsI 2021 data is quoted" in text
     assert beyond_sm_markdown(tmp_path / "xsec") == []
+
+
+def test_model_comparison_reads_every_evidence_file(tmp_path):
+    from cevns_bayes.report import model_comparison, model_comparison_markdown
+
+    assert model_comparison(tmp_path) is None
+    a = tmp_path / "xsec"
+    a.mkdir()
+    ev = {
+        "model": "xsec",
+        "log_z": {
+            "nested": {"value": -230.4, "error": 0.1},
+            "smc": {"value": -230.5, "error": 0.03},
+        },
+        "sm": {"log_z": {"nested": {"value": -228.0, "error": 0.1}}},
+        "log_bayes_factor_vs_sm": {"nested": {"value": -2.4, "error": 0.14}},
+        "savage_dickey": {"value": -2.45},
+        "boxes": {"sigma": [0.0, 600.0]},
+    }
+    (a / "evidence.json").write_text(json.dumps(ev))
+    doc = model_comparison(tmp_path)
+    assert doc["analyses"]["xsec"]["log_bayes_factor_vs_sm"]["nested"]["value"] == -2.4
+    text = "\n".join(model_comparison_markdown(doc))
+    assert "## Model comparison" in text
+    assert (
+        "| `xsec` | sigma [0, 600] | -230.40 ± 0.10 | -230.50 ± 0.03 | — | -2.40 ± 0.14 | — "
+        "| -2.45 |" in text
+    )
