@@ -316,9 +316,26 @@ def write_report(results: str | Path, commands: list[str] | None = None) -> tupl
                 md.append("")
     md += beyond
     comparison = model_comparison(results)
-    if comparison is not None:
-        write_json(results / "model_comparison.json", comparison)
+    loo = predictive_comparison(results)
+    if comparison is not None or loo is not None:
+        write_json(results / "model_comparison.json", {**(comparison or {}), "loo": loo})
         md += model_comparison_markdown(comparison)
+    if loo is not None:
+        md += [
+            "## Predictive comparison (PSIS-LOO)",
+            "",
+            loo["convention"] + ".",
+            "",
+            "| rank | analysis | elpd_loo | p_loo | elpd_diff ± dse | weight | Pareto-k warning |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for r in loo["rows"]:
+            md.append(
+                f"| {r['rank']} | `{r['analysis']}` | {r['elpd_loo']:.2f} ± {r['se']:.2f} | "
+                f"{r['p_loo']:.2f} | {r['elpd_diff']:.2f} ± {r['dse']:.2f} | {r['weight']:.3f} | "
+                f"{'yes' if r['warning'] else 'no'} |"
+            )
+        md.append("")
     md += [
         "## What is not reproduced, and why",
         "",
@@ -478,6 +495,49 @@ def model_comparison(results: str | Path) -> dict[str, Any] | None:
         "reference: the POIs fixed at their SM values); B > 1 favours the analysis; flat POI "
         "priors on the stated boxes (B scales as 1/box width once the box holds the likelihood)",
         "analyses": rows,
+    }
+
+
+def predictive_comparison(results: str | Path) -> dict[str, Any] | None:
+    """PSIS-LOO comparison (``arviz.compare``) of every analysis in ``results`` whose
+    ``posterior.nc`` holds the pointwise ln L (one value per (PE, t) bin and draw): ranks,
+    elpd_loo, p_loo, the difference to the best and its standard error, stacking weights and
+    the Pareto-k warnings. None when fewer than two analyses have it."""
+    import warnings
+
+    import arviz as az
+
+    results = Path(results)
+    idatas = {}
+    for path in sorted(results.glob("*/posterior.nc")):
+        idata = az.from_netcdf(path)
+        if "log_likelihood" in idata.groups():
+            idatas[path.parent.name] = idata
+    if len(idatas) < 2:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = az.compare(idatas, ic="loo")
+    rows = []
+    for name, r in table.iterrows():
+        rows.append(
+            {
+                "analysis": str(name),
+                "rank": int(r["rank"]),
+                "elpd_loo": float(r["elpd_loo"]),
+                "p_loo": float(r["p_loo"]),
+                "elpd_diff": float(r["elpd_diff"]),
+                "dse": float(r["dse"]),
+                "se": float(r["se"]),
+                "weight": float(r["weight"]),
+                "warning": bool(r["warning"]),
+            }
+        )
+    return {
+        "convention": "PSIS-LOO over the 99 (PE, t) bins of the shipped data; elpd_diff and dse "
+        "relative to the best-ranked analysis; weight: stacking weights; warning: some bin's "
+        "Pareto k above ArviZ's threshold",
+        "rows": rows,
     }
 
 

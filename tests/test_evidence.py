@@ -110,6 +110,14 @@ def test_bayes_factor_and_savage_dickey_agree(problem, tmp_path):
     sd = doc["savage_dickey"]
     assert sd["value"] == pytest.approx(exact, abs=0.05)
     assert sd["value"] == pytest.approx(savage_dickey(sm, sigma_sm)["value"], abs=1e-9)
+    # the Bayes factor against the prior width: the full box is the Savage-Dickey value, a box
+    # shrunk onto the SM point has no Occam penalty left (ln B -> 0), and the penalty grows
+    curve = doc["width_curve"]["curve"]
+    assert curve[-1]["fraction"] == 1.0
+    assert curve[-1]["log_bayes_factor"] == pytest.approx(sd["value"], abs=0.05)
+    assert abs(curve[0]["log_bayes_factor"]) < 0.3
+    assert curve[-1]["log_bayes_factor"] < curve[len(curve) // 2]["log_bayes_factor"]
+    assert (tmp_path / "bayes_factor_width.png").stat().st_size > 10_000
     # a second run reads every estimate back instead of computing it
     again = run_evidence(
         spec, tmp_path, estimators=("nested", "laplace_grid"), nlive=300, progress=False

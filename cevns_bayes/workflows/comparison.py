@@ -20,7 +20,9 @@ interrupted run loses at most the estimate it was computing):
   ``sm`` (the same for the SM reference), ``log_bayes_factor_vs_sm`` (per estimator
   available for both, errors in quadrature), ``savage_dickey`` (one-POI analyses),
   ``agreement`` (pairwise differences of the estimators in units of their combined error),
-  ``spec``, ``settings`` and ``timing``.
+  ``width_curve`` (ln B against the width of the POI box, :func:`width_curve`), ``spec``,
+  ``settings`` and ``timing``;
+- ``bayes_factor_width.png``: that curve.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import logsumexp
 
 from cevns_bayes.errors import ConfigError
 from cevns_bayes.inference import evidence as ev
@@ -102,6 +105,50 @@ def savage_dickey(sm, theta0: float, data=None, *, points: int = 201) -> dict[st
     }
 
 
+#: box fractions f of the Bayes-factor curve: the POI box shrunk towards the SM point by f
+WIDTH_FRACTIONS = (0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0)
+
+
+def width_curve(
+    sm, theta0, data=None, *, points: int = 41, fractions=WIDTH_FRACTIONS
+) -> dict[str, Any]:
+    """ln B (analysis vs SM) against the width of the flat POI prior: the box [lo, hi] shrunk
+    towards the SM point θ₀ by f, [θ₀ − f(θ₀ − lo), θ₀ + f(hi − θ₀)], for each f of
+    ``fractions``. With L̃(x) the Laplace-marginal likelihood of the POIs (nuisances
+    integrated out, :class:`~cevns_bayes.inference.grid.LaplaceGrid`), Z(f) = mean of L̃ over
+    the box and Z_SM = L̃(θ₀), so ln B(f) = ln mean_box(f) L̃ − ln L̃(θ₀): the Savage–Dickey
+    ratio for every width from one grid (on ``points`` cells per axis of the full box, and
+    at least 15 cells per axis inside every box)."""
+    from cevns_bayes.inference.grid import LaplaceGrid, posterior_grid
+
+    spec = sm.spec
+    names = list(spec.pois)
+    lo = np.array([spec.pois[n].prior.lower for n in names], float)
+    hi = np.array([spec.pois[n].prior.upper for n in names], float)
+    x0 = np.clip(np.asarray(theta0, float), lo, hi)
+    lap = LaplaceGrid(sm, observed=data)
+    ln_l0 = float(lap.point(x0, lap.u0)[0])
+    rows = []
+    for f in fractions:
+        a, b = x0 - f * (x0 - lo), x0 + f * (hi - x0)
+        if f >= 1:
+            n = points
+        else:  # a 2-D box gets 15 x 15 cells, a 1-D one as many as the full grid's share
+            n = 15 if len(names) == 2 else max(15, int(round(points * f)))
+        axes = [a[i] + (b[i] - a[i]) / n * (np.arange(n) + 0.5) for i in range(len(names))]
+        grid = posterior_grid(spec, sm.forward, n, axes=axes, observed=data)
+        lp = grid.log_posterior[np.isfinite(grid.log_posterior)]
+        value = float(logsumexp(lp) - math.log(lp.size) - ln_l0)
+        rows.append(
+            {
+                "fraction": float(f),
+                "box": [[float(u), float(v)] for u, v in zip(a, b)],
+                "log_bayes_factor": value,
+            }
+        )
+    return {"pois": names, "sm_point": x0.tolist(), "log_laplace_at_sm": ln_l0, "curve": rows}
+
+
 def run_evidence(
     spec,
     out: str | Path,
@@ -115,10 +162,13 @@ def run_evidence(
     data_dir=None,
     flux=None,
     progress: bool = True,
+    width: bool = True,
+    plots: bool = True,
 ) -> dict[str, Any]:
     """ln Z of ``spec`` and of its SM reference by each of ``estimators``, the Bayes factors
-    and the Savage–Dickey check, into ``out`` (module docstring; resumable). Returns the
-    content of ``evidence.json``."""
+    and the Savage–Dickey check, into ``out`` (module docstring; resumable); with ``width``
+    (1–2 flat POIs) also ln B against the prior width (:func:`width_curve`) and its figure.
+    Returns the content of ``evidence.json``."""
     from cevns_bayes.inference.bayes import build_forward_model
     from cevns_bayes.model.statistical import StatisticalModel
     from cevns_bayes.paths import DEFAULT_DATA_DIR
@@ -187,6 +237,25 @@ def run_evidence(
             doc["savage_dickey"] = sd
         except ConfigError as err:  # e.g. an SM value outside the box
             doc["savage_dickey"] = {"error": str(err)}
+    ext = models["analysis"]
+    if width and len(spec.pois) <= 2 and all(p.prior.kind == "flat" for p in spec.pois.values()):
+        part = out / "parts" / "width_curve.json"
+        base = {"spec": spec.to_dict(), "data": ext.observed.tolist(), "points": grid_points}
+        fp = _fingerprint({**base, "fractions": WIDTH_FRACTIONS})
+        cached = json.loads(part.read_text()) if part.is_file() else {}
+        if cached.get("fingerprint") == fp:
+            curve = cached["result"]
+        else:
+            _log(f"[{spec.name}] Bayes factor against the prior width ...", progress)
+            theta0 = [sm_value(n, forward) for n in spec.pois]
+            curve = width_curve(ext, theta0, points=grid_points)
+            write_json(part, {"fingerprint": fp, "result": curve})
+        doc["width_curve"] = curve
+        if plots:
+            from cevns_bayes.output import save_figures
+            from cevns_bayes.plots.comparison import bayes_factor_width
+
+            save_figures({"bayes_factor_width.png": bayes_factor_width(curve, spec.name)}, out)
     doc["timing"] = {"seconds": time.perf_counter() - t0}
     write_json(out / "evidence.json", doc)
     return doc
