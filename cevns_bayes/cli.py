@@ -423,6 +423,7 @@ def cmd_evidence(args) -> int:
         out,
         estimators=args.estimators or ("nested", "smc", "laplace_grid"),
         nlive=args.nlive,
+        nested_runs=args.nested_runs,
         smc_draws=args.smc_draws,
         smc_chains=args.smc_chains,
         grid_points=args.grid_points,
@@ -771,6 +772,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="which estimators (default all three; the grid only for 1-2 flat POIs)",
     )
     evd.add_argument("--nlive", type=_positive_int, default=400, help="nested: live points")
+    evd.add_argument(
+        "--nested-runs", type=_positive_int, default=3, help="independent nested runs (error)"
+    )
     evd.add_argument("--smc-draws", type=_positive_int, default=2000, help="SMC particles")
     evd.add_argument(
         "--smc-chains", type=_positive_int, default=4, help="independent SMC runs (error)"

@@ -155,6 +155,7 @@ def run_evidence(
     *,
     estimators: Sequence[str] = ev.ESTIMATORS,
     nlive: int = 400,
+    nested_runs: int = 3,
     smc_draws: int = 2000,
     smc_chains: int = 4,
     grid_points: int = 41,
@@ -192,6 +193,7 @@ def run_evidence(
     models["sm"] = StatisticalModel(ref, forward)
     settings = {
         "nlive": nlive,
+        "nested_runs": nested_runs,
         "smc_draws": smc_draws,
         "smc_chains": smc_chains,
         "grid_points": grid_points,
@@ -217,7 +219,7 @@ def run_evidence(
                     continue
             _log(f"[{sm.name}] {est} ...", progress)
             if est == "nested":
-                res = ev.nested_log_z(sm, nlive=nlive, seed=seed)
+                res = ev.nested_log_z(sm, nlive=nlive, runs=nested_runs, seed=seed)
             elif est == "smc":
                 res = ev.smc_log_z(sm, draws=smc_draws, chains=smc_chains, seed=seed)
             else:
