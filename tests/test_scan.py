@@ -222,3 +222,28 @@ def test_scan_box_errors_name_the_key(tmp_path, extra, match):
     path.write_text(text)
     with pytest.raises(ConfigError, match=match):
         load_spec(path)
+
+
+def test_the_quick_scan_puts_points_on_a_narrow_island():
+    # a fake profile likelihood in one parameter: the best fit at 0 and a second minimum
+    # 0.5 % wide at g = 7.3, which a 24-point grid over [0, 20] steps over
+    class Fake:
+        names = ("g",)
+
+        @staticmethod
+        def nll(theta):
+            g = theta[0]
+            return 0.5 * min(g**2, 2.0 + ((g - 7.3) / 0.01) ** 2)
+
+    class Best:
+        values = {"g": 0.0}
+        nll = 0.0
+
+    coarse = np.linspace(0.0, 20.0, 24)
+    assert np.min(np.abs(coarse - 7.3)) > 0.1  # the coarse grid misses it by 10 widths
+    pts = lim.island_points(Fake, Best, "g", 0.0, 20.0, lim.DCHI2_90)
+    near = pts[np.abs(pts - 7.3) < 0.05]
+    assert near.size >= 3  # points across the island, not only next to it
+    d = np.array([2 * Fake.nll([g]) for g in np.unique(np.concatenate([coarse, pts]))])
+    bands = lim.allowed_intervals(np.unique(np.concatenate([coarse, pts])), d, lim.DCHI2_90)
+    assert len(bands) == 2 and bands[1][0] < 7.3 < bands[1][1]

@@ -14,7 +14,12 @@ crossing). 2.706 is the χ²₁ 90% quantile: it is the upper end of the two-sid
 (Wilks), i.e. asymptotically a one-sided 95% upper limit, the convention of most published
 exclusion curves; the one-sided 90% limit would be Δχ² = 1.64 (``level``). When ĝ sits at the
 bound the Δχ² is taken from the bounded minimum. If Δχ² stays below the level up to g's upper
-bound, the limit is that bound and ``at_bound`` is set.
+bound, the limit is that bound and ``at_bound`` is set. With a ``curve`` the profile Δχ² is
+also computed on a grid of g and every band below the level reported: a coarse grid can step
+over a narrow second band (the sign-flipped weak charge of a heavy Z′ sits at a g a few times
+the limit and is a few % wide), so a quick scan of −ln L at the best fit's nuisances on 800
+values (:func:`island_points`) first puts points across each of its local minima, and the
+bands found are refined again (:func:`refined_points`).
 
 **Bayes** (:func:`bayes_upper_limits`): the posterior of g at fixed x with the nuisances
 marginalised by a Laplace approximation (:class:`~cevns_bayes.inference.grid.LaplaceGrid`),
@@ -155,6 +160,10 @@ def profile_upper_limit(
     if curve is not None:
         gs = np.asarray(curve, float)
         gs = gs[(gs >= lo_b) & (gs <= hi_b)]
+        if refine > 0:  # narrow islands a coarse grid would step over (module docstring)
+            gs = np.unique(
+                np.concatenate([gs, island_points(pl, best, limit_on, lo_b, hi_b, level)])
+            )
         for _ in range(2):  # the given points, then again with points added where it matters
             nll = np.array([fit_at(float(g)).nll for g in gs])
             d = 2.0 * (nll - best.nll)
@@ -181,6 +190,42 @@ def profile_upper_limit(
         "nuisances_best": {k: v for k, v in best.values.items() if k not in (limit_on,)},
         **extra,
     }
+
+
+#: points of the quick scan that looks for islands (:func:`island_points`)
+ISLAND_SCAN_POINTS = 800
+#: a local minimum of the quick scan within this Δχ² of the best fit is refined (the nuisances
+#: held at the best fit's: re-fitting them can only lower it)
+ISLAND_SCAN_MARGIN = 30.0
+
+
+def island_points(pl, best, limit_on: str, lower: float, upper: float, level: float):
+    """Points across every local minimum of a quick scan of the POI, where a second allowed
+    band may lie: −ln L with the nuisances held at the best fit's, on
+    :data:`ISLAND_SCAN_POINTS` values (half evenly spaced, half log-spaced from 1e-4 of the
+    range) between ``lower`` and ``upper``; around each local minimum within
+    :data:`ISLAND_SCAN_MARGIN` + ``level`` of the best fit, 9 points over its neighbours'
+    span. One value costs one likelihood evaluation, not a fit."""
+    i = pl.names.index(limit_on)
+    top = upper if np.isfinite(upper) else None
+    if top is None or not np.isfinite(lower):
+        return np.array([])
+    half = ISLAND_SCAN_POINTS // 2
+    g = [np.linspace(lower, top, half)]
+    if top > 0:
+        g.append(np.geomspace(max(lower, 1e-4 * (top - lower)) or 1e-4 * top, top, half))
+    g = np.unique(np.concatenate(g))
+    theta = np.array([best.values[n] for n in pl.names], float)
+    quick = np.empty(g.size)
+    for k, v in enumerate(g):
+        theta[i] = v
+        quick[k] = pl.nll(theta)
+    d = 2.0 * (quick - best.nll)
+    out = []
+    for k in range(1, g.size - 1):
+        if d[k] <= d[k - 1] and d[k] <= d[k + 1] and d[k] < ISLAND_SCAN_MARGIN + level:
+            out.append(np.linspace(g[k - 1], g[k + 1], 9))
+    return np.concatenate(out) if out else np.array([])
 
 
 def refined_points(

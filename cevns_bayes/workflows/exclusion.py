@@ -200,6 +200,8 @@ def run_scan(
         "grid_linear": grid_linear,
         "grid_log": grid_log,
         "log_prior_min": log_min,
+        # how the profile curve is refined (a change of method invalidates stored points)
+        "profile_curve": "grid + quick-scan minima + limit and bands refined",
         "box": scan.box,
         "box_q_mev": scan.box_q_mev,
         "box_reference": x_ref if scan.box != "fixed" else None,
