@@ -370,6 +370,59 @@ def write_report(results: str | Path, commands: list[str] | None = None) -> tupl
     return md_path, html_path
 
 
+#: the neutron-radius POIs and the isotopes each one scales
+RADIUS_POIS = {"r_n_scale": ("Cs133", "I127"), "r_n_scale_cs": ("Cs133",), "r_n_scale_i": ("I127",)}
+
+
+def radius_markdown(p_doc, s_doc) -> list[str]:
+    """R_n and the neutron skin in fm for the neutron-radius POIs of an analysis: R_n = scale ×
+    the form-factor convention's nominal neutron radius, skin = R_n − R_p with R_p the
+    point-proton rms radius from the measured charge radius (``nuclear_radii_fm(iso,
+    "helm")``), for the profile best fit and 90% interval and the posterior median and 90% HDI
+    (a linear map of the scale, so the intervals map exactly)."""
+    from cevns_bayes import constants as c
+    from cevns_bayes.physics.cross_section import nuclear_radii_fm
+
+    doc = p_doc or s_doc or {}
+    pois = [n for n in doc.get("pois", {}) if n in RADIUS_POIS]
+    if not pois:
+        return []
+    kind = ((p_doc or {}).get("model_settings") or {}).get("form_factor", "helm_a13")
+    isotopes = {iso.name: iso for iso in c.ISOTOPES}
+    md = [
+        "| nucleus | R_n [fm] profile best, 90% | R_n posterior median, 90% HDI | skin R_n − R_p "
+        "[fm] profile | skin posterior |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for poi in pois:
+        pr = ((p_doc or {}).get("pois", {}).get(poi) or {}).get("profile")
+        ba = ((s_doc or {}).get("pois", {}).get(poi) or {}).get("bayes")
+        for iso_name in RADIUS_POIS[poi]:
+            iso = isotopes[iso_name]
+            rn0 = nuclear_radii_fm(iso, kind)[1]
+            rp = nuclear_radii_fm(iso, "helm")[0]
+
+            def show(best, iv, shift=0.0, rn0=rn0):
+                if best is None:
+                    return "—"
+                lo, hi = (v * rn0 - shift for v in iv)
+                return f"{best * rn0 - shift:.2f} [{lo:.2f}, {hi:.2f}]"
+
+            md.append(
+                f"| {iso_name} (`{poi}`) | {show(pr and pr['best'], pr and pr['ci_90'])} | "
+                f"{show(ba and ba['median'], ba and ba['hdi_90'])} | "
+                f"{show(pr and pr['best'], pr and pr['ci_90'], rp)} | "
+                f"{show(ba and ba['median'], ba and ba['hdi_90'], rp)} |"
+            )
+    md += [
+        "",
+        f"R_n = scale × the nominal neutron radius of the `{kind}` form factor; the skin uses the "
+        "point-proton radius from the measured charge radius (4.744 fm Cs, 4.689 fm I).",
+        "",
+    ]
+    return md
+
+
 def _interval(iv) -> str:
     return f"[{_fmt(iv[0])}, {_fmt(iv[1])}]"
 
@@ -413,6 +466,20 @@ def beyond_sm_markdown(results: str | Path, exclude=()) -> list[str]:
                     f"{_fmt(ba['median']) if ba else '—'} | "
                     f"{_interval(ba['hdi_90']) if ba else '—'} |"
                 )
+            md.append("")
+        md += radius_markdown(p_doc, s_doc)
+        if len(pois) == 2 and (folder / "posterior.nc").is_file():
+            import arviz as az
+
+            post = az.from_netcdf(folder / "posterior.nc").posterior
+            a, b = (post[n].values.ravel() for n in pois)
+            rho = float(np.corrcoef(a, b)[0, 1])
+            md += [f"Posterior correlation of `{pois[0]}` and `{pois[1]}`: ρ = {rho:+.2f}.", ""]
+        if s_doc is not None and s_doc.get("mode_masses"):
+            ref = (s_doc.get("grid_reference") or {}).get("mode_masses") or {}
+            md += ["| sign band | NUTS mass | Laplace grid mass |", "| --- | --- | --- |"]
+            for k, v in s_doc["mode_masses"].items():
+                md.append(f"| {k} | {v:.3f} | {_fmt(ref.get(k), 3)} |")
             md.append("")
         if s_doc is not None:
             d = s_doc["diagnostics"]
