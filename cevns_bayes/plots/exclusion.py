@@ -84,7 +84,7 @@ def exclusion_region(
     positive = [np.asarray(v, float)[np.asarray(v, float) > 0] for v in values]
     lo_pos = min(float(p.min()) for p in positive if p.size)
     log_y = top / lo_pos > 50
-    g_axis = np.geomspace(lo_pos, top, 160) if log_y else np.linspace(0.0, top, 160)
+    g_axis = np.geomspace(lo_pos, top, 600) if log_y else np.linspace(0.0, top, 600)
     z = np.full((g_axis.size, x.size), np.nan)
     for i, (v, n) in enumerate(zip(values, nll)):
         v, n = np.asarray(v, float), np.asarray(n, float)
@@ -97,16 +97,26 @@ def exclusion_region(
     if x.size > 1:
         ax.contour(x, g_axis, z, levels=[DCHI2_2D_90], colors="C3", linewidths=1.6)
     ax.plot([], [], color="C3", lw=1.6, label="2-D 90% region (Δχ² = 4.61)")
+    first_island = True
     for i, bands in enumerate(allowed):
         for k, (a, b) in enumerate(bands):
             lo = max(a, lo_pos) if log_y else a
+            island = k > 0
+            label = None
+            if i == 0 and k == 0:
+                label = "allowed at each x (Δχ² < 2.71)"
+            elif island and first_island:
+                label, first_island = "second allowed band at that x", False
             ax.plot(
                 [x[i], x[i]],
                 [lo, b],
-                color="C0",
-                lw=3,
-                alpha=0.7,
-                label="allowed at each x (Δχ² < 2.71)" if i == 0 and k == 0 else None,
+                color="C4" if island else "C0",
+                lw=5 if island else 3,
+                alpha=0.9 if island else 0.6,
+                marker="_" if island else None,
+                ms=8,
+                label=label,
+                zorder=4 if island else 3,
             )
     styles = [("C1", "--"), ("C2", ":")]
     for k, (name, y) in enumerate(curves.items()):
