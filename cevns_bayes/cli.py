@@ -451,6 +451,29 @@ def cmd_evidence(args) -> int:
     return 0
 
 
+def cmd_sensitivity(args) -> int:
+    from cevns_bayes.spec import load_spec, with_fixed
+    from cevns_bayes.workflows.comparison import run_sensitivity
+
+    spec = with_fixed(load_spec(args.model), dict(args.fix))
+    out = Path(args.out) if args.out else Path("results") / spec.name
+    _check_out(out, folder=True)
+    doc = run_sensitivity(
+        spec, out, data_dir=args.data_dir, flux=args.flux, plots=not args.no_plots
+    )
+    print(f"{doc['model']}: prior sensitivity of the POI summaries (shift in posterior sd)")
+    print(f"  {'prior':<18}{'change':<13}{'POI':<15}{'mean':>7}{'q05':>7}{'q95':>7}{'k':>7}")
+    for r in doc["rows"]:
+        mark = " *" if r["flagged"] else ""
+        mark += "" if r["reliable"] else " (k > 0.7)"
+        print(
+            f"  {r['prior']:<18}{r['change']:<13}{r['poi']:<15}{r['mean']:>7.2f}{r['q05']:>7.2f}"
+            f"{r['q95']:>7.2f}{r['pareto_k']:>7.2f}{mark}"
+        )
+    print(f"{len(doc['flags'])} flagged (> 0.2 sd); wrote {out}/sensitivity.json")
+    return 0
+
+
 def _commands_log(results: Path) -> list[str]:
     path = results / "commands.txt"
     return path.read_text().splitlines() if path.is_file() else []
@@ -784,6 +807,19 @@ def build_parser() -> argparse.ArgumentParser:
     evd.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
     _add_fix_option(evd)
     evd.set_defaults(func=cmd_evidence)
+    sen = sub.add_parser(
+        "sensitivity",
+        help="prior sensitivity: POI summaries under power-scaled and alternative priors "
+        "(importance reweighting of the posterior draws, PSIS diagnostics)",
+    )
+    sen.add_argument("model", help="analysis name or spec TOML path")
+    _add_data_options(sen)
+    sen.add_argument(
+        "--out", type=Path, default=None, help="the analysis's sample folder (posterior.nc)"
+    )
+    sen.add_argument("--no-plots", action="store_true")
+    _add_fix_option(sen)
+    sen.set_defaults(func=cmd_sensitivity)
     toy = sub.add_parser(
         "toys",
         help="pseudo-experiments: coverage of the profile / Bayesian intervals, or SBC",

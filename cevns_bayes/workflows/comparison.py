@@ -289,3 +289,40 @@ def _summary(spec, results, settings) -> dict[str, Any]:
         "spec": spec.to_dict(),
         "settings": settings,
     }
+
+
+def run_sensitivity(
+    spec, out: str | Path, *, data_dir=None, flux=None, plots: bool = True, progress: bool = True
+) -> dict[str, Any]:
+    """Prior sensitivity of ``spec`` (:mod:`cevns_bayes.inference.sensitivity`) from the
+    posterior in ``out/posterior.nc`` (``cevns-bayes sample``; sampled here first when it is
+    missing): ``out/sensitivity.json`` (the document and its rows) and
+    ``out/sensitivity.png``. Returns the document."""
+    import arviz as az
+
+    from cevns_bayes.inference.bayes import build_forward_model
+    from cevns_bayes.inference.sensitivity import prior_sensitivity, sensitivity_rows
+    from cevns_bayes.model.statistical import StatisticalModel
+    from cevns_bayes.workflows.analysis import run_sampling
+
+    out = Path(out)
+    forward = build_forward_model(spec, data_dir=data_dir, flux=flux)
+    post = out / "posterior.nc"
+    if not post.is_file():
+        _log(f"[{spec.name}] no {post}: sampling first", progress)
+        run_sampling(spec, out, model=forward, plots=plots, progressbar=False)
+    idata = az.from_netcdf(post)
+    if idata.posterior.attrs.get("analysis") not in (None, spec.name):
+        raise ConfigError(
+            f"{post}: a posterior of {idata.posterior.attrs.get('analysis')!r}, not of "
+            f"{spec.name!r}; give the folder of this analysis's sample"
+        )
+    doc = prior_sensitivity(StatisticalModel(spec, forward), idata)
+    doc["rows"] = sensitivity_rows(doc)
+    write_json(out / "sensitivity.json", doc)
+    if plots:
+        from cevns_bayes.output import save_figures
+        from cevns_bayes.plots.sensitivity import sensitivity_bars
+
+        save_figures({"sensitivity.png": sensitivity_bars(doc["rows"], spec.name)}, out)
+    return doc
