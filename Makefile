@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RESULTS ?= results
 
-.PHONY: analysis reproduce-all bench bench-quick test test-slow mutants lint venv clean
+.PHONY: analysis reproduce-all beyond-sm bench bench-quick test test-slow mutants lint venv clean
 
 venv: $(STAMP)
 
@@ -25,6 +25,11 @@ analysis: $(STAMP)
 
 reproduce-all: $(STAMP)
 	$(BIN)/cevns-bayes reproduce --all --results $(RESULTS)
+
+# the eleven new-physics analyses (sample, profile, compare; the exclusion scans of the
+# mediator and sterile specs) and the report
+beyond-sm: $(STAMP)
+	$(BIN)/cevns-bayes reproduce --beyond-sm --no-budget --results $(RESULTS)
 
 # the benchmark times both NUTS samplers: nutpie is an optional extra
 NUTPIE := $(VENV)/.nutpie

@@ -460,9 +460,14 @@ def beyond_sm_markdown(results: str | Path, exclude=()) -> list[str]:
                 pr = (p_doc or {}).get("pois", {}).get(poi, {}).get("profile")
                 ba = (s_doc or {}).get("pois", {}).get(poi, {}).get("bayes")
                 units = ((p_doc or s_doc)["pois"][poi]).get("units", "")
+                bands = (pr or {}).get("allowed_90") or []
+                ci = (
+                    " ∪ ".join(_interval(b) for b in bands)
+                    if len(bands) > 1
+                    else (_interval(pr["ci_90"]) if pr else "—")
+                )
                 md.append(
-                    f"| {poi} | {units} | {_fmt(pr['best']) if pr else '—'} | "
-                    f"{_interval(pr['ci_90']) if pr else '—'} | "
+                    f"| {poi} | {units} | {_fmt(pr['best']) if pr else '—'} | {ci} | "
                     f"{_fmt(ba['median']) if ba else '—'} | "
                     f"{_interval(ba['hdi_90']) if ba else '—'} |"
                 )

@@ -622,20 +622,12 @@ def _box_axis(spec, name: str, n: int) -> np.ndarray:
 
 
 def _segments(scan: Scan1D, level: float) -> list[list[float]]:
-    """Allowed region(s) Δχ² ≤ level on the scan grid (a union of intervals)."""
-    ok = scan.delta_chi2 <= level
-    segs = []
-    i = 0
-    while i < ok.size:
-        if ok[i]:
-            j = i
-            while j + 1 < ok.size and ok[j + 1]:
-                j += 1
-            segs.append([float(scan.grid[i]), float(scan.grid[j])])
-            i = j + 1
-        else:
-            i += 1
-    return segs
+    """Allowed region(s) Δχ² ≤ level of the scan (a union of intervals), each end
+    interpolated linearly between the grid points that bracket the crossing (an end at the
+    grid's edge stays there): every band, not only the best fit's."""
+    from cevns_bayes.inference.limits import allowed_intervals
+
+    return allowed_intervals(scan.grid, scan.delta_chi2, level)
 
 
 def _units(name: str) -> str:

@@ -423,6 +423,7 @@ def _csv(doc: dict[str, Any]) -> str:
         "profile_at_bound",
         f"bayes_upper_90_flat {g}{unit}",
         f"bayes_upper_90_log {g}{unit}",
+        f"profile_allowed_bands {g}{unit}",
     ]
     for name in doc["derived"]:
         header += [
@@ -441,6 +442,7 @@ def _csv(doc: dict[str, Any]) -> str:
             int(p["at_bound"]),
             f"{b['upper_90_flat']:.6g}",
             f"{b['upper_90_log']:.6g}",
+            " ".join(f"[{a:.6g}, {c:.6g}]" for a, c in (p.get("allowed") or [])),
         ]
         for d in doc["derived"].values():
             row += [
