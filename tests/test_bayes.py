@@ -57,7 +57,7 @@ SPECS = (
     "sterile",
     "sterile_mumu",
 )
-FOLDED = ("nsi_ee", "nsi_ee_mumu")
+FOLDED = ("nsi_ee", "nsi_ee_mumu", "charge_radius")
 #: Deterministics of an unfolded model (exactly these) and of a folded one (at least these)
 PLAIN_DETERMINISTICS = {"counts", "cevns_count", "sigma_1e40cm2"}
 FOLDED_DETERMINISTICS = {"image_loglike", "counts_by_image"}
