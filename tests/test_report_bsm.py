@@ -100,3 +100,51 @@ def test_model_comparison_reads_every_evidence_file(tmp_path):
         "| `xsec` | sigma [0, 600] | -230.40 ± 0.10 | -230.50 ± 0.03 | — | -2.40 ± 0.14 | — "
         "| -2.45 |" in text
     )
+
+
+def test_sensitivity_section_lists_the_largest_shift_and_the_flags(tmp_path):
+    from cevns_bayes.report import sensitivity_markdown
+
+    a = tmp_path / "xsec"
+    a.mkdir()
+    row = {"prior": "flux_norm", "poi": "sigma", "pareto_k": 0.3, "reliable": True}
+    doc = {
+        "model": "xsec",
+        "base": {"sigma": {"mean": 170.0}},
+        "rows": [
+            {
+                **row,
+                "change": "power 0.8",
+                "mean": 0.06,
+                "q05": -0.05,
+                "q95": 0.22,
+                "flagged": True,
+            },
+            {
+                **row,
+                "change": "power 1.25",
+                "mean": -0.04,
+                "q05": 0.0,
+                "q95": -0.29,
+                "flagged": True,
+            },
+            {
+                **row,
+                "prior": "sigma",
+                "change": "jeffreys",
+                "mean": -0.04,
+                "q05": 0.0,
+                "q95": -0.09,
+                "flagged": False,
+                "reliable": False,
+            },
+        ],
+    }
+    (a / "sensitivity.json").write_text(json.dumps(doc))
+    text = "\n".join(sensitivity_markdown(tmp_path))
+    assert "## Prior sensitivity" in text
+    assert (
+        "| `xsec` | sigma | 0.29 | flux_norm power 1.25 | flux_norm power 0.8; "
+        "flux_norm power 1.25 |" in text
+    )
+    assert sensitivity_markdown(tmp_path / "none") == []
