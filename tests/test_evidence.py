@@ -123,3 +123,22 @@ def test_bayes_factor_and_savage_dickey_agree(problem, tmp_path):
         spec, tmp_path, estimators=("nested", "laplace_grid"), nlive=300, progress=False
     )
     assert again["log_z"] == doc["log_z"] and again["timing"]["seconds"] < 30
+
+
+def test_the_bayes_factor_grows_with_an_injected_signal_and_falls_with_the_box():
+    # Asimov data of the universal magnetic moment (1e-10 mu_B) at three injected strengths:
+    # the Savage-Dickey Bayes factor for the moment rises with the strength; on SM data it
+    # favours the SM more as the flat box [0, 100 f] widens
+    from cevns_bayes.workflows.comparison import width_curve
+
+    sm = StatisticalModel(load_spec("magnetic_moment_universal"))
+    ln_b = []
+    for mu in (0.0, 20.0, 40.0):
+        asimov = sm.expected({"mu_nu": mu})
+        ln_b.append(savage_dickey(sm, 0.0, asimov, points=41)["value"])
+    assert ln_b[0] < 0 < ln_b[2] and ln_b[0] < ln_b[1] < ln_b[2]
+    curve = width_curve(
+        sm, [0.0], sm.expected({"mu_nu": 0.0}), points=41, fractions=(0.05, 0.2, 1.0)
+    )["curve"]
+    b = [r["log_bayes_factor"] for r in curve]
+    assert all(x >= y - 1e-3 for x, y in zip(b, b[1:])) and b[-1] < b[0] - 1.0
