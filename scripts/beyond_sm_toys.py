@@ -3,12 +3,13 @@
 profile interval at an injected truth, and the posterior's calibration (SBC).
 
 For each entry of :data:`POINTS` this runs two ``cevns-bayes toys`` studies into
-``OUT/<spec>[__<poi>]/`` (resumable: a rerun continues each study where it stopped):
+``OUT/<spec>[__<poi>]/`` (resumable: a rerun continues each study where it stopped; every
+model's profile study runs before the first SBC study, which costs a NUTS run per toy):
 
 - ``profile/``: ``--study coverage --method profile`` at the injected truth (frequentist toys:
   nuisances at the truth, constraint centres re-drawn), ``--n-profile`` toys;
 - ``sbc/``: ``--study sbc`` (truths and nuisances drawn from the priors, NUTS on each toy, the
-  ranks of the truth among the draws), ``--n-sbc`` toys;
+  ranks of the truth among the draws), ``--n-sbc`` toys (default 40);
 
 then writes ``OUT/beyond_sm_toys.json`` and ``OUT/beyond_sm_toys.md`` (one row per model:
 coverage at 68% and 90% with binomial errors, invalid fits, SBC rank-uniformity p-value).
@@ -24,7 +25,6 @@ import argparse
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 #: (spec, POI for a spec with several, fixed values of the others, injected truth): a point
@@ -66,31 +66,65 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--n-profile", type=int, default=300)
-    ap.add_argument("--n-sbc", type=int, default=100)
+    ap.add_argument("--n-sbc", type=int, default=40)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--only", nargs="*", default=None, help="spec names to run (default all)")
+    ap.add_argument(
+        "--studies",
+        nargs="+",
+        choices=("profile", "sbc"),
+        default=["profile", "sbc"],
+        help="which studies (profile coverage of every model runs first, then SBC)",
+    )
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for spec, poi, fixed, truth in POINTS:
-        if args.only and spec not in args.only:
+    points = [p for p in POINTS if not args.only or p[0] in args.only]
+    # every model's profile coverage first (fast), then the SBC studies (NUTS on every toy)
+    for study in ("profile", "sbc"):
+        if study not in args.studies:
             continue
-        name = spec + (f"__{poi}" if poi else "")
-        folder = args.out / name
-        folder.mkdir(exist_ok=True)
-        log = folder / "toys.log"
-        t0 = time.perf_counter()
-        prof = _study(
-            spec,
-            poi,
-            fixed,
-            folder / "profile",
-            ["--study", "coverage", "--method", "profile", "--truth", repr(truth)],
-            args.n_profile,
-            args.workers,
-            log,
-        )
-        sbc = _study(spec, poi, fixed, folder / "sbc", ["--study", "sbc"], args.n_sbc, 2, log)
+        for spec, poi, fixed, truth in points:
+            folder = args.out / (spec + (f"__{poi}" if poi else ""))
+            folder.mkdir(exist_ok=True)
+            if study == "profile":
+                opts = ["--study", "coverage", "--method", "profile", "--truth", repr(truth)]
+                _study(
+                    spec,
+                    poi,
+                    fixed,
+                    folder / "profile",
+                    opts,
+                    args.n_profile,
+                    args.workers,
+                    folder / "toys.log",
+                )
+            else:
+                _study(
+                    spec,
+                    poi,
+                    fixed,
+                    folder / "sbc",
+                    ["--study", "sbc"],
+                    args.n_sbc,
+                    args.workers,
+                    folder / "toys.log",
+                )
+            _write(args.out, _rows(args.out, points))
+    return 0
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _rows(out: Path, points) -> list[dict]:
+    rows = []
+    for spec, poi, fixed, truth in points:
+        folder = out / (spec + (f"__{poi}" if poi else ""))
+        prof = _read(folder / "profile" / "coverage.json")
+        sbc = _read(folder / "sbc" / "coverage.json")
+        if not prof:
+            continue
         rows.append(
             {
                 "spec": spec,
@@ -115,11 +149,9 @@ def main(argv=None) -> int:
                     k: sbc.get(k)
                     for k in ("n_toys", "sbc_uniformity_pvalue", "n_failed", "coverage_68")
                 },
-                "seconds": time.perf_counter() - t0,
             }
         )
-        _write(args.out, rows)
-    return 0
+    return rows
 
 
 def _fmt(v, spec=".3f"):
@@ -140,7 +172,7 @@ def _write(out: Path, rows: list[dict]) -> None:
             f"{_fmt(p['coverage_68'])} ± {_fmt(p['coverage_68_err'])} | "
             f"{_fmt(p['coverage_90'])} ± {_fmt(p['coverage_90_err'])} | "
             f"{p.get('n_invalid_fits') or 0} | {_fmt(p.get('wilks_ks_pvalue'))} | "
-            f"{s['n_toys']} | {_fmt(s['sbc_uniformity_pvalue'])} |"
+            f"{s.get('n_toys') or '—'} | {_fmt(s.get('sbc_uniformity_pvalue'))} |"
         )
     (out / "beyond_sm_toys.md").write_text("\n".join(md) + "\n")
 
