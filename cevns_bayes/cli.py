@@ -206,13 +206,21 @@ def cmd_plot_prediction(args) -> int:
     return 0
 
 
-def cmd_sample(args) -> int:
+def _spec_and_out(args):
+    """The spec of ``args.model`` with ``--fix`` applied, and its output folder (``--out``,
+    default ``results/<name>``), checked to be a folder."""
     from cevns_bayes.spec import load_spec, with_fixed
-    from cevns_bayes.workflows.analysis import run_sampling
 
     spec = with_fixed(load_spec(args.model), dict(args.fix))
     out = Path(args.out) if args.out else Path("results") / spec.name
     _check_out(out, folder=True)
+    return spec, out
+
+
+def cmd_sample(args) -> int:
+    from cevns_bayes.workflows.analysis import run_sampling
+
+    spec, out = _spec_and_out(args)
     progress = None if args.progress == "auto" else args.progress == "on"
     doc = run_sampling(
         spec,
@@ -234,12 +242,9 @@ def cmd_sample(args) -> int:
 
 
 def cmd_profile(args) -> int:
-    from cevns_bayes.spec import load_spec, with_fixed
     from cevns_bayes.workflows.analysis import run_profile_analysis
 
-    spec = with_fixed(load_spec(args.model), dict(args.fix))
-    out = Path(args.out) if args.out else Path("results") / spec.name
-    _check_out(out, folder=True)
+    spec, out = _spec_and_out(args)
     doc = run_profile_analysis(
         spec,
         out,
@@ -412,12 +417,9 @@ def cmd_toys(args) -> int:
 
 
 def cmd_evidence(args) -> int:
-    from cevns_bayes.spec import load_spec, with_fixed
     from cevns_bayes.workflows.comparison import run_evidence
 
-    spec = with_fixed(load_spec(args.model), dict(args.fix))
-    out = Path(args.out) if args.out else Path("results") / spec.name
-    _check_out(out, folder=True)
+    spec, out = _spec_and_out(args)
     doc = run_evidence(
         spec,
         out,
@@ -452,12 +454,9 @@ def cmd_evidence(args) -> int:
 
 
 def cmd_sensitivity(args) -> int:
-    from cevns_bayes.spec import load_spec, with_fixed
     from cevns_bayes.workflows.comparison import run_sensitivity
 
-    spec = with_fixed(load_spec(args.model), dict(args.fix))
-    out = Path(args.out) if args.out else Path("results") / spec.name
-    _check_out(out, folder=True)
+    spec, out = _spec_and_out(args)
     doc = run_sensitivity(
         spec, out, data_dir=args.data_dir, flux=args.flux, plots=not args.no_plots
     )

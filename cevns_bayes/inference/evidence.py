@@ -224,12 +224,10 @@ def smc_log_z(
             compute_convergence_checks=False,
             return_inferencedata=True,
         )
-    lml = np.asarray(idata.sample_stats["log_marginal_likelihood"].values, dtype=object)
-    per_chain = []
-    for row in lml.reshape(chains, -1):
-        vals = np.array([v for v in np.ravel(np.stack(row)) if np.isfinite(v)], float)
-        per_chain.append(float(vals[-1]))
-    per_chain_arr = np.array(per_chain)
+    # one entry per chain: its ln Z after the last stage (beta = 1)
+    lml = idata.sample_stats["log_marginal_likelihood"].values
+    per_chain_arr = np.array([float(np.ravel(v)[-1]) for v in lml[:, -1]])
+    per_chain = per_chain_arr.tolist()
     shift = math.log(group.n_images) if group is not None else 0.0
     value = float(special.logsumexp(per_chain_arr) - math.log(chains)) - shift
     error = float(np.std(per_chain_arr, ddof=1) / math.sqrt(chains)) if chains > 1 else math.nan
@@ -255,7 +253,7 @@ def grid_log_z(sm, data=None, *, points: int = 41, workers: int | None = None) -
     """ln Z from the Laplace-marginal posterior on a grid of the POIs (module docstring); one
     or two POIs with flat priors. ``points`` per axis; the error is the change from a grid of
     ``points // 2``. Returns ``value``, ``error``, ``coarse`` and ``seconds``."""
-    from cevns_bayes.inference.grid import default_axes, posterior_grid
+    from cevns_bayes.inference.grid import LaplaceGrid, default_axes, posterior_grid
 
     spec = sm.spec
     if len(spec.pois) not in (1, 2):
@@ -270,15 +268,17 @@ def grid_log_z(sm, data=None, *, points: int = 41, workers: int | None = None) -
     constant = sum(log_normalisation(spec.pois[n].prior) for n in spec.pois)
     constant += sum(log_normalisation(spec.nuisances[n]) for n in spec.nuisances)
 
+    lap = LaplaceGrid(sm, observed=data) if spec.nuisances else None  # both grids share it
+
     def integral(n: int) -> float:
-        if not spec.nuisances:  # nothing to marginalise: ln L on the cell centres
+        if lap is None:  # nothing to marginalise: ln L on the cell centres
             axes = default_axes(spec, n)
             ll = sm.loglike_function(data)
             pts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(axes))
             lp = np.array([ll(x) for x in pts])
             volume = float(np.prod([a[1] - a[0] for a in axes]))
         else:
-            grid = posterior_grid(spec, sm.forward, n, observed=data, workers=workers)
+            grid = posterior_grid(spec, sm.forward, n, workers=workers, laplace=lap)
             lp = grid.log_posterior[np.isfinite(grid.log_posterior)]
             volume = grid.cell_volume()
         return float(special.logsumexp(lp) + math.log(volume) + constant)

@@ -294,8 +294,12 @@ def posterior_grid(
     observed: np.ndarray | None = None,
     progressbar: bool = False,
     workers: int | None = None,
+    laplace: LaplaceGrid | None = None,
 ) -> GridResult:
     """Laplace-marginal posterior of the spec's POIs (1 or 2 of them) on a grid.
+
+    ``laplace``: a :class:`LaplaceGrid` of this spec already compiled (for its data: then
+    ``observed`` must be None), so that several grids of one analysis compile it once.
 
     Every cell's optimization starts from the prior centres of the nuisances. (Starting from
     the neighbouring cell's optimum saves iterations, but a walk that once lands in a wrong
@@ -319,7 +323,10 @@ def posterior_grid(
         workers = default_workers(n_rows) if big else 1
     blocks = [r for r in np.array_split(np.arange(n_rows), max(1, min(workers, n_rows))) if r.size]
     bar = point_counter(int(np.prod(shape)), progressbar)
-    lap = LaplaceGrid(spec, model, observed)  # compiled once; forked workers share it
+    if laplace is not None and observed is not None:
+        raise ConfigError("give the data to the LaplaceGrid, not with a compiled one")
+    # compiled once; forked workers share it
+    lap = laplace if laplace is not None else LaplaceGrid(spec, model, observed)
     if len(blocks) == 1:
         parts = [_grid_block(lap, axes, None, bar)]
     else:

@@ -206,14 +206,14 @@ def island_points(pl, best, limit_on: str, lower: float, upper: float, level: fl
     range) between ``lower`` and ``upper``; around each local minimum within
     :data:`ISLAND_SCAN_MARGIN` + ``level`` of the best fit, 9 points over its neighbours'
     span. One value costs one likelihood evaluation, not a fit."""
-    i = pl.names.index(limit_on)
-    top = upper if np.isfinite(upper) else None
-    if top is None or not np.isfinite(lower):
+    if not (np.isfinite(lower) and np.isfinite(upper)):
         return np.array([])
+    i = pl.names.index(limit_on)
     half = ISLAND_SCAN_POINTS // 2
-    g = [np.linspace(lower, top, half)]
-    if top > 0:
-        g.append(np.geomspace(max(lower, 1e-4 * (top - lower)) or 1e-4 * top, top, half))
+    g = [np.linspace(lower, upper, half)]
+    log_lo = max(lower, 1e-4 * (upper - lower))
+    if log_lo > 0:
+        g.append(np.geomspace(log_lo, upper, half))
     g = np.unique(np.concatenate(g))
     theta = np.array([best.values[n] for n in pl.names], float)
     quick = np.empty(g.size)

@@ -82,16 +82,19 @@ def _log(msg: str, enabled: bool) -> None:
         print(msg, file=sys.stderr, flush=True)
 
 
-def savage_dickey(sm, theta0: float, data=None, *, points: int = 201) -> dict[str, Any]:
+def savage_dickey(
+    sm, theta0: float, data=None, *, points: int = 201, laplace=None
+) -> dict[str, Any]:
     """ln B (analysis vs SM) = ln π(θ₀) − ln p(θ₀ | data) for a one-POI analysis, the marginal
     posterior density from the Laplace grid (:func:`cevns_bayes.inference.grid.posterior_grid`)
-    interpolated at θ₀ in ln p."""
-    from cevns_bayes.inference.grid import posterior_grid
+    interpolated at θ₀ in ln p (``laplace``: a compiled LaplaceGrid of ``sm`` on the data)."""
+    from cevns_bayes.inference.grid import LaplaceGrid, posterior_grid
 
     spec = sm.spec
     (name,) = spec.pois
     prior = spec.pois[name].prior
-    grid = posterior_grid(spec, sm.forward, points, observed=data)
+    lap = laplace if laplace is not None else LaplaceGrid(sm, observed=data)
+    grid = posterior_grid(spec, sm.forward, points, laplace=lap)
     x, dens = grid.marginal(name)
     ln_post = float(np.interp(theta0, x, np.log(np.maximum(dens, 1e-300))))
     ln_prior = float(prior.logpdf(theta0))
@@ -126,7 +129,7 @@ def width_curve(
     lo = np.array([spec.pois[n].prior.lower for n in names], float)
     hi = np.array([spec.pois[n].prior.upper for n in names], float)
     x0 = np.clip(np.asarray(theta0, float), lo, hi)
-    lap = LaplaceGrid(sm, observed=data)
+    lap = LaplaceGrid(sm, observed=data)  # compiled once for every box
     ln_l0 = float(lap.point(x0, lap.u0)[0])
     rows = []
     for f in fractions:
@@ -136,7 +139,7 @@ def width_curve(
         else:  # a 2-D box gets 15 x 15 cells, a 1-D one as many as the full grid's share
             n = 15 if len(names) == 2 else max(15, int(round(points * f)))
         axes = [a[i] + (b[i] - a[i]) / n * (np.arange(n) + 0.5) for i in range(len(names))]
-        grid = posterior_grid(spec, sm.forward, n, axes=axes, observed=data)
+        grid = posterior_grid(spec, sm.forward, n, axes=axes, laplace=lap)
         lp = grid.log_posterior[np.isfinite(grid.log_posterior)]
         value = float(logsumexp(lp) - math.log(lp.size) - ln_l0)
         rows.append(
