@@ -390,6 +390,7 @@ def cmd_toys(args) -> int:
         chains=args.chains,
         draws=args.draws,
         tune=args.tune,
+        sbc_range=args.sbc_range,
     )
     what = f"{doc['method']}, {doc['mode']} toys" if doc["study"] == "coverage" else "SBC"
     print(f"{doc['model']}: {doc['study']} of {doc['poi']} ({what}), {doc['n_toys']} toys")
@@ -880,6 +881,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     toy.add_argument(
         "--resume", action="store_true", help="continue the study in --out (same options)"
+    )
+    toy.add_argument(
+        "--sbc-range",
+        type=_float_list,
+        default=None,
+        metavar="LOWER,UPPER",
+        help="SBC: a flat prior of the POI on this sub-range of its box, for the truths and "
+        "the posterior (default: the spec's prior; 100,300 for sigma)",
     )
     toy.add_argument("--chains", type=_positive_int, default=None, help="NUTS chains per toy")
     toy.add_argument("--draws", type=_positive_int, default=None, help="NUTS draws per chain")

@@ -226,10 +226,12 @@ def generate_toy(
 class PosteriorSampler:
     """The PyMC model of a spec with the counts in ``pm.Data``, and one NUTS step compiled once.
 
-    The model is the one :func:`~cevns_bayes.inference.bayes.build_pymc_model` builds for an
-    unfolded spec (the same priors, ``forward_parameters`` and Poisson likelihood), without its
-    Deterministics. Per toy, ``pm.set_data`` swaps the counts and the NUTS step is reset to its
-    fresh state, so a toy's draws depend only on its counts and seed.
+    The model is the one :func:`~cevns_bayes.inference.bayes.build_pymc_model` builds (the same
+    priors, ``forward_parameters`` and Poisson likelihood), without its Deterministics; for a
+    folded (multimodal) spec NUTS samples the folded density and every draw is unfolded to one
+    of its mirror images with the probability of that image (:meth:`_unfold`), so the draws
+    are of the full multimodal posterior. Per toy, ``pm.set_data`` swaps the counts and the
+    NUTS step is reset to its fresh state, so a toy's draws depend only on its counts and seed.
 
     The mass matrix is dense and fixed: the inverse Hessian of −ln p in the sampler's
     unconstrained coordinates at the starting point, for the Asimov data of that point (the
@@ -244,14 +246,17 @@ class PosteriorSampler:
         """``spec`` and its forward ``model``, or its :class:`StatisticalModel` (``model``
         then None)."""
         import pymc as pm
+        import pytensor.tensor as pt
         from pymc.step_methods.hmc.quadpotential import QuadPotentialFull
 
+        from cevns_bayes.inference.bayes import reflection_group
         from cevns_bayes.model.compile import pytensor_mode
+        from cevns_bayes.model.likelihood import log_sum_exp
 
         sm = spec if isinstance(spec, StatisticalModel) else StatisticalModel(spec, model)
         spec = sm.spec
-        if spec.sampler.multimodal != "none":
-            raise ConfigError(f"{spec.name}: toys do not support folded (multimodal) specs")
+        #: the reflections of a folded (multimodal) spec, or None
+        self.group = reflection_group(spec)
         self.statistical_model = sm
         self.spec = spec
         self.model = sm.forward
@@ -265,7 +270,18 @@ class PosteriorSampler:
                 values[name] = poi.prior.pymc(name, initval=poi.initial)
             for name, prior in spec.nuisances.items():
                 values[name] = prior.pymc(name, initval=self.start[name])
-            pm.Poisson("observed", mu=sm.expected_tensor(values), observed=data)
+            if self.group is None:
+                pm.Poisson("observed", mu=sm.expected_tensor(values), observed=data)
+            else:  # the folded density Σ_g L(g x) and, per draw, ln L of each image
+                lls = []
+                for k in range(self.group.n_images):
+                    img = dict(values)
+                    x = [values[n] for n in self.group.poi_names]
+                    img.update(zip(self.group.poi_names, self.group.apply(k, x)))
+                    lls.append(sm.loglike_tensor(img, data, with_factorials=False))
+                image_ll = pt.stack(lls)
+                pm.Potential("folded_loglike", log_sum_exp(image_ll))
+                pm.Deterministic("image_loglike", image_ll)
             # priors re-centred on a toy's global observables (frequentist toys): the prior
             # centred at μ + δ is the spec's prior times exp(ln π(θ − δ) − ln π(θ)); its
             # normalization does not depend on θ, so this is exact for the posterior
@@ -339,8 +355,31 @@ class PosteriorSampler:
                 model=self.pm_model,
             )
         out = {n: np.array(trace.get_values(n, combine=False)) for n in self.spec.pois}
+        if self.group is not None:
+            image_ll = np.array(trace.get_values("image_loglike", combine=False))
+            out = self._unfold(out, image_ll, seed)
         divergences = int(np.sum(trace.get_sampler_stats("diverging", combine=True)))
         return out, divergences
+
+    def _unfold(self, folded: dict[str, np.ndarray], image_ll: np.ndarray, seed: int) -> dict:
+        """Each folded draw x moved to its image g x with probability L(g x) / Σ_g' L(g' x)
+        (the priors of the folded POIs are reflection-symmetric boxes), as
+        :mod:`cevns_bayes.inference.bayes` does for ``sample``; the choice is seeded by the toy's
+        sampler seed, so a toy's draws still depend only on its counts and seed."""
+        group = self.group
+        x = np.stack([folded[n] for n in group.poi_names], axis=-1)  # (chain, draw, poi)
+        w = np.exp(image_ll - image_ll.max(axis=-1, keepdims=True))
+        w /= w.sum(axis=-1, keepdims=True)
+        u = np.random.default_rng([int(seed), 1]).random(w.shape[:-1])
+        chosen = np.minimum((np.cumsum(w, axis=-1) < u[..., None]).sum(axis=-1), group.n_images - 1)
+        out = dict(folded)
+        unfolded = x.copy()
+        for k in range(group.n_images):
+            sel = chosen == k
+            unfolded[sel] = group.apply(k, x[sel])
+        for i, n in enumerate(group.poi_names):
+            out[n] = unfolded[..., i]
+        return out
 
 
 # --- per-worker state -----------------------------------------------------------------------------
@@ -361,6 +400,10 @@ class _WorkerState:
         self.model = build_forward_model(spec, data_dir=data_dir, flux=flux)
         self.statistical = StatisticalModel(spec, self.model)
         self.profile = ProfileLikelihood(self.statistical) if kind == "profile" else None
+        from cevns_bayes.inference.bayes import reflection_group
+
+        #: the reflections of a folded spec (profile toys fit from each band), or None
+        self.group = reflection_group(spec)
         self.sampler = (
             PosteriorSampler(self.statistical, None, target_accept=target_accept)
             if kind == "bayes"
@@ -502,6 +545,14 @@ def _profile_toy(state: _WorkerState, task: ToyTask) -> dict[str, Any]:
     best = prof.fit(start=prof.nominal)
     if not best.valid:  # e.g. HESSE's exact EDM above MIGRAD's goal: continue from there
         best = min(best, prof.fit(start=best.values), key=lambda r: (not r.valid, r.nll))
+    if state.group is not None:  # folded spec: the global minimum may be in a mirror band
+        for k in range(1, state.group.n_images):
+            start = dict(best.values)
+            x = np.array([start[n] for n in state.group.poi_names])
+            start.update(zip(state.group.poi_names, state.group.apply(k, x).tolist()))
+            other = prof.fit(start=start)
+            if (other.valid, -other.nll) > (best.valid, -best.nll):
+                best = other
     at_truth = prof.fit({poi: truth}, start=best.values, hesse=False)
     if at_truth.nll < best.nll:  # the first fit stopped short of the minimum: restart there
         again = prof.fit(start=at_truth.values)
@@ -594,12 +645,30 @@ def _rhat(x: np.ndarray) -> float:
 
 
 # --- study definition -----------------------------------------------------------------------------
-def sbc_spec(spec):
-    """The spec SBC samples: for ``sigma`` the prior becomes Uniform(100, 300) (module
-    docstring); other POIs keep their spec prior."""
+def sbc_spec(spec, sbc_range: Sequence[float] | None = None):
+    """The spec SBC samples: the POI's prior becomes flat on ``sbc_range`` (lower, upper) when
+    it is given (``cevns-bayes toys --sbc-range``), which must lie inside the spec's prior
+    support; else for ``sigma`` Uniform(100, 300) (module docstring) and other POIs keep their
+    spec prior. Like the σ sub-range, a narrower box keeps the truths where the posterior is
+    one band a short NUTS run samples well (e.g. a mediator coupling below the sign flip of
+    the weak charge); the posterior is sampled with the same prior, so the check is exact for
+    it."""
     from cevns_bayes.spec import Prior
 
-    if "sigma" in spec.pois:
+    poi = next(iter(spec.pois))
+    if sbc_range is not None:
+        bounds = [float(v) for v in sbc_range]
+        if len(bounds) != 2:
+            raise ConfigError(f"--sbc-range: expected LOWER,UPPER, got {len(bounds)} numbers")
+        lo, hi = bounds
+        slo, shi = spec.pois[poi].prior.support
+        if not (math.isfinite(lo) and math.isfinite(hi) and slo <= lo < hi <= shi):
+            raise ConfigError(
+                f"--sbc-range {lo:g},{hi:g}: expected lower < upper inside the prior support "
+                f"[{slo:g}, {shi:g}] of {poi}"
+            )
+        return spec.replace_prior(poi, Prior("flat", lower=lo, upper=hi))
+    if poi == "sigma":
         lo, hi = SBC_SIGMA_PRIOR
         return spec.replace_prior("sigma", Prior("flat", lower=lo, upper=hi))
     return spec
@@ -664,6 +733,7 @@ def define_study(
     target_accept: float | None = None,
     ranks: int = SBC_RANKED_DRAWS,
     model=None,
+    sbc_range: Sequence[float] | None = None,
 ) -> StudyDefinition:
     """Validate the options of a study and fill in the defaults (see :func:`run_study`)."""
     from cevns_bayes.paths import DEFAULT_DATA_DIR
@@ -685,16 +755,16 @@ def define_study(
             raise ConfigError("--study sbc draws every truth from the priors: mode is bayesian")
         if truths:
             raise ConfigError("--study sbc draws the truth from the prior: give no --truth")
-        method, mode, spec = "bayes", "bayesian", sbc_spec(spec)
+        method, mode, spec = "bayes", "bayesian", sbc_spec(spec, sbc_range)
     else:
+        if sbc_range is not None:
+            raise ConfigError("--sbc-range sets the prior of an SBC study: use it with --study sbc")
         method = method or "profile"
         mode = mode or "frequentist"
         if method not in METHODS:
             raise ConfigError(f"method {method!r} unknown; expected one of {', '.join(METHODS)}")
         if mode not in MODES:
             raise ConfigError(f"mode {mode!r} unknown; expected one of {', '.join(MODES)}")
-    if spec.sampler.multimodal != "none":
-        raise ConfigError(f"{spec.name}: toys do not support folded (multimodal) specs")
     data_dir = str(Path(data_dir or DEFAULT_DATA_DIR).resolve())
     flux = str(flux or DEFAULT_FLUX_SOURCE)
     if flux not in FLUX_SOURCES:

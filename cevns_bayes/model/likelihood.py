@@ -35,6 +35,16 @@ def poisson_loglike(expected, observed, *, with_factorials: bool = True):
     return ll - log_factorial_sum(n) if with_factorials else ll
 
 
+def log_sum_exp(x):
+    """ln Σ exp(x) of a vector tensor, stable, with the shift by max(x) cut off the gradient
+    (the result does not depend on it). pytensor's ``logsumexp`` returned a nan gradient for
+    the stacked image log-likelihoods of a folded model when the data are an input (toys)."""
+    from pytensor.gradient import disconnected_grad
+
+    top = disconnected_grad(pt.max(x))
+    return top + pt.log(pt.sum(pt.exp(x - top)))
+
+
 def log_factorial_sum(counts) -> float:
     """Σ_bins ln n! of observed counts (the parameter-free term of the Poisson ln L)."""
     return float(np.sum(gammaln(np.asarray(counts, float) + 1.0)))
