@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RESULTS ?= results
 
-.PHONY: analysis reproduce-all beyond-sm bench bench-quick test test-slow mutants lint venv clean
+.PHONY: analysis reproduce-all beyond-sm comparison bench bench-quick test test-slow mutants lint venv clean
 
 venv: $(STAMP)
 
@@ -30,6 +30,11 @@ reproduce-all: $(STAMP)
 # mediator and sterile specs) and the report
 beyond-sm: $(STAMP)
 	$(BIN)/cevns-bayes reproduce --beyond-sm --no-budget --results $(RESULTS)
+
+# every shipped analysis with its evidence (ln Z by nested sampling, SMC and the Laplace grid;
+# Bayes factor vs the SM) and its prior sensitivity, and the report
+comparison: $(STAMP)
+	$(BIN)/cevns-bayes reproduce --all --beyond-sm --comparison --no-budget --results $(RESULTS)
 
 # the benchmark times both NUTS samplers: nutpie is an optional extra
 NUTPIE := $(VENV)/.nutpie

@@ -434,6 +434,7 @@ def cmd_evidence(args) -> int:
         data_dir=args.data_dir,
         flux=args.flux,
         progress=args.progress != "off",
+        sm_cache=args.sm_cache,
     )
     print(f"{doc['model']}: ln Z (nats), estimator by estimator")
     for est, r in doc["log_z"].items():
@@ -534,6 +535,13 @@ def cmd_reproduce(args) -> int:
             steps.append(
                 ["scan", name, "--out", str(results / name), *data, "--progress", args.progress]
             )
+        if args.comparison:  # evidence (SM references shared) and prior sensitivity
+            cache = str(results / "sm_evidence_cache")
+            steps.append(
+                ["evidence", name, "--out", str(results / name), *data, "--sm-cache", cache]
+                + ["--progress", "off" if args.progress == "off" else "on"]
+            )
+            steps.append(["sensitivity", name, "--out", str(results / name), *data])
         for step in steps:
             status = run(step)
             if status:
@@ -774,6 +782,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the eleven analyses beyond the paper's (report.BEYOND_SM), with the exclusion "
         "scans of those with a [scan]",
     )
+    rpr.add_argument(
+        "--comparison",
+        action="store_true",
+        help="also the evidence (ln Z, Bayes factor vs the SM) and the prior sensitivity of each",
+    )
     rpr.add_argument("--results", type=Path, default=Path("results"))
     rpr.add_argument("--no-budget", action="store_true")
     rpr.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
@@ -803,6 +816,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--smc-chains", type=_positive_int, default=4, help="independent SMC runs (error)"
     )
     evd.add_argument("--grid-points", type=_positive_int, default=41, help="grid points per POI")
+    evd.add_argument(
+        "--sm-cache",
+        type=Path,
+        default=None,
+        help="folder shared between analyses for the SM references' ln Z, kept by the value of "
+        "their likelihood (analyses sharing an SM integrate it once)",
+    )
     evd.add_argument("--seed", type=int, default=20211)
     evd.add_argument("--progress", choices=("auto", "on", "off"), default="auto")
     _add_fix_option(evd)

@@ -77,6 +77,26 @@ def _fingerprint(doc: Any) -> str:
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+def likelihood_fingerprint(sm) -> str:
+    """A hash of what the evidence of a statistical model depends on, by value: the data, the
+    priors in parameter order, and ln L at 5 fixed prior draws (8 significant digits). Two specs
+    that differ only in name and in how they spell the SM (a new-physics plug-in with its
+    coupling fixed at 0, the SM values of the flavored scales) get the same fingerprint, so
+    their SM reference is integrated once (``sm_cache`` of :func:`run_evidence`)."""
+    rng = np.random.default_rng(20211)
+    priors = [sm.parameters[n].prior for n in sm.parameter_names]
+    draws = np.array([[p.sample(rng) for p in priors] for _ in range(5)], float)
+    loglike = sm.loglike_function(sm.observed)
+    values = [float(f"{loglike(x):.8g}") for x in draws]
+    return _fingerprint(
+        {
+            "data": np.asarray(sm.observed).tolist(),
+            "priors": [dataclasses.asdict(p) for p in priors],
+            "loglike": values,
+        }
+    )
+
+
 def _log(msg: str, enabled: bool) -> None:
     if enabled:
         print(msg, file=sys.stderr, flush=True)
@@ -168,10 +188,13 @@ def run_evidence(
     progress: bool = True,
     width: bool = True,
     plots: bool = True,
+    sm_cache: str | Path | None = None,
 ) -> dict[str, Any]:
     """ln Z of ``spec`` and of its SM reference by each of ``estimators``, the Bayes factors
     and the Savage–Dickey check, into ``out`` (module docstring; resumable); with ``width``
     (1–2 flat POIs) also ln B against the prior width (:func:`width_curve`) and its figure.
+    ``sm_cache``: a folder shared between specs where the SM references' results are kept by
+    :func:`likelihood_fingerprint` (the analyses of one data set mostly share one SM).
     Returns the content of ``evidence.json``."""
     from cevns_bayes.inference.bayes import build_forward_model
     from cevns_bayes.model.statistical import StatisticalModel
@@ -214,6 +237,11 @@ def run_evidence(
                 continue  # the grid needs one or two POIs with flat priors
             part = out / "parts" / f"{which}_{est}.json"
             fp = _fingerprint({**base, "estimator": est, "settings": settings})
+            if which == "sm" and sm_cache is not None:
+                key = {"model": likelihood_fingerprint(sm), "estimator": est}
+                fp = _fingerprint({**key, "settings": settings})
+                part = Path(sm_cache) / f"sm_{est}_{fp}.json"
+                part.parent.mkdir(parents=True, exist_ok=True)
             if part.is_file():
                 doc = json.loads(part.read_text())
                 if doc.get("fingerprint") == fp:
