@@ -327,14 +327,16 @@ def write_report(results: str | Path, commands: list[str] | None = None) -> tupl
             "",
             loo["convention"] + ".",
             "",
-            "| rank | analysis | elpd_loo | p_loo | elpd_diff ± dse | weight | Pareto-k warning |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
+            "| rank | analysis | elpd_loo | p_loo | elpd_diff ± dse | weight | Pareto-k warning | "
+            "LOO-PIT p |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for r in loo["rows"]:
+            pit = r.get("pit_ks_pvalue")
             md.append(
                 f"| {r['rank']} | `{r['analysis']}` | {r['elpd_loo']:.2f} ± {r['se']:.2f} | "
                 f"{r['p_loo']:.2f} | {r['elpd_diff']:.2f} ± {r['dse']:.2f} | {r['weight']:.3f} | "
-                f"{'yes' if r['warning'] else 'no'} |"
+                f"{'yes' if r['warning'] else 'no'} | {'—' if pit is None else f'{pit:.2f}'} |"
             )
         md.append("")
     md += [
@@ -571,6 +573,14 @@ def model_comparison(results: str | Path) -> dict[str, Any] | None:
     }
 
 
+def _pit_pvalue(summary: Path) -> float | None:
+    """The KS p-value of the analysis's randomized LOO-PIT (``summary.json`` of ``sample``)."""
+    if not summary.is_file():
+        return None
+    pit = json.loads(summary.read_text()).get("loo", {}).get("pit") or {}
+    return pit.get("ks_pvalue")
+
+
 def predictive_comparison(results: str | Path) -> dict[str, Any] | None:
     """PSIS-LOO comparison (``arviz.compare``) of every analysis in ``results`` whose
     ``posterior.nc`` holds the pointwise ln L (one value per (PE, t) bin and draw): ranks,
@@ -604,12 +614,15 @@ def predictive_comparison(results: str | Path) -> dict[str, Any] | None:
                 "se": float(r["se"]),
                 "weight": float(r["weight"]),
                 "warning": bool(r["warning"]),
+                "pit_ks_pvalue": _pit_pvalue(results / str(name) / "summary.json"),
             }
         )
     return {
         "convention": "PSIS-LOO over the 99 (PE, t) bins of the shipped data; elpd_diff and dse "
         "relative to the best-ranked analysis; weight: stacking weights; warning: some bin's "
-        "Pareto k above ArviZ's threshold",
+        "Pareto k above ArviZ's threshold; LOO-PIT p: Kolmogorov-Smirnov p-value of the "
+        "randomized LOO probability integral transforms of the 99 bins against uniformity "
+        "(small: the data are not a typical draw of the model's leave-one-out predictive)",
         "rows": rows,
     }
 

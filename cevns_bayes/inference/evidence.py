@@ -225,9 +225,17 @@ def smc_log_z(
             return_inferencedata=True,
         )
     # one entry per chain: its ln Z after the last stage (beta = 1)
-    lml = idata.sample_stats["log_marginal_likelihood"].values
-    per_chain_arr = np.array([float(np.ravel(v)[-1]) for v in lml[:, -1]])
-    per_chain = per_chain_arr.tolist()
+    # one entry per chain: its ln Z after the last stage (beta = 1). The stored array's layout
+    # depends on whether the chains took the same number of stages (then one float per
+    # (chain, draw, stage)) or not (object entries, nan-padded), so read it flat per chain
+    lml = np.asarray(idata.sample_stats["log_marginal_likelihood"].values, dtype=object)
+    per_chain = []
+    for row in lml.reshape(chains, -1):
+        vals = np.array([v for v in np.ravel(np.stack(row)) if np.isfinite(v)], float)
+        per_chain.append(float(vals[-1]))
+    per_chain_arr = np.array(per_chain)
+    if per_chain_arr.size != chains:
+        raise RuntimeError(f"SMC returned {per_chain_arr.size} ln Z values for {chains} chains")
     shift = math.log(group.n_images) if group is not None else 0.0
     value = float(special.logsumexp(per_chain_arr) - math.log(chains)) - shift
     error = float(np.std(per_chain_arr, ddof=1) / math.sqrt(chains)) if chains > 1 else math.nan
