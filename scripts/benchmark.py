@@ -25,6 +25,7 @@ its error instead of stopping the others.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import statistics
@@ -220,6 +221,7 @@ def main(argv=None) -> int:
             "profile": {"repeats": rep_prof, "scan_points": scan_points},
         },
         "errors": {},
+        "skipped": {},
     }
     out = Path(args.out)
 
@@ -266,6 +268,11 @@ def main(argv=None) -> int:
 
     def nuts():
         for name in [s.strip() for s in args.nuts.split(",") if s.strip()]:
+            if name == "nutpie" and importlib.util.find_spec("nutpie") is None:
+                # an optional extra (pip install -e .[nutpie]; make bench installs it)
+                doc["skipped"][f"nuts_{name}"] = "nutpie is not installed"
+                _say("nuts nutpie skipped: not installed (pip install -e '.[nutpie]')")
+                continue
             try:
                 runs = bench_nuts(spec, kept["model"], name, rep_nuts, draws, tune, chains)
             except Exception as err:
