@@ -628,6 +628,12 @@ def summarize(result: SampleResult, spec, *, tune: int | None = None) -> dict[st
         "diagnostics": diag,
         "timing_s": {"compile": result.compile_s, "sampling": result.sampling_s},
     }
+    # the Bayesian pulls, impacts and correlations (cevns_bayes.inference.impacts)
+    from cevns_bayes.inference import impacts as imp
+
+    doc["pulls"] = imp.posterior_pulls(spec, post)
+    doc["impacts"] = {name: imp.posterior_impacts(spec, post, name) for name in spec.pois}
+    doc["correlation"] = imp.posterior_correlation(spec, post)
     if "image" in post:
         from cevns_bayes.inference.modes import weak_charge_sign_label_points
 

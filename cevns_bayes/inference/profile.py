@@ -28,6 +28,7 @@ import pytensor.tensor as pt
 from scipy import optimize, stats
 
 from cevns_bayes.errors import ConfigError
+from cevns_bayes.inference.impacts import correlation, profile_impacts, profile_pulls
 from cevns_bayes.model.compile import compile_function
 from cevns_bayes.model.forward import CEVNS_COMPONENTS, COMPONENTS
 from cevns_bayes.model.likelihood import log_factorial_sum
@@ -573,6 +574,12 @@ def run_profile(
         "nll_min": best.nll,
         "fit_valid": best.valid,
     }
+    # the standard checks of a fit (cevns_bayes.inference.impacts)
+    t_imp = time.perf_counter()
+    doc["pulls"] = profile_pulls(spec, best)
+    doc["impacts"] = {name: profile_impacts(prof, best, name) for name in spec.pois}
+    doc["correlation"] = correlation(best.cov_names, best.covariance)
+    impacts_s = time.perf_counter() - t_imp
     if model_no_time_eff is not None:
         prof_nt = ProfileLikelihood(spec, model_no_time_eff, observed)
         doc["fitted_counts_before_time_efficiency"] = prof.fitted_counts(
@@ -582,7 +589,11 @@ def run_profile(
         d2 = 2.0 * (two_d["nll"] - min(best.nll, float(np.nanmin(two_d["nll"]))))
         arrays["scan_2d"] = {"axes": two_d["axes"], "delta_chi2": d2}
         doc["contour_levels_delta_chi2"] = DCHI2_2D
-    doc["timing_s"] = {"compile": compile_s, "total": time.perf_counter() - t0}
+    doc["timing_s"] = {
+        "compile": compile_s,
+        "impacts": impacts_s,
+        "total": time.perf_counter() - t0,
+    }
     doc["model_settings"] = _conventions(model)
     doc["settings"] = {
         "scan_points": scan_points,
