@@ -176,8 +176,72 @@ def _compare_figures(folder: Path, summary, prof, rows) -> list[str]:
             density=dens,
             levels=levels,
         )
+    figs.update(_fit_check_figures(summary, prof, rows))
     save_figures(figs, folder)
     return list(figs)
+
+
+def fit_checks_markdown(folder: Path) -> list[str]:
+    """Grouped impacts per POI (profile: from the Hessian at the best fit; posterior: the sd
+    each group explains) and the three nuisances that move each POI most, from
+    ``profile.json`` and ``summary.json`` of ``folder`` (empty when neither has impacts)."""
+    prof = _read_json(folder / "profile.json")
+    summ = _read_json(folder / "summary.json")
+    p_imp, b_imp = prof.get("impacts") or {}, summ.get("impacts") or {}
+    if not p_imp and not b_imp:
+        return []
+    md = [
+        "Fit checks (pulls, impacts, correlations: `profile.json` / `summary.json`; figures "
+        "`pulls.png`, `impacts_*.png`, `correlation_*.png`). Grouped impacts: the part of the "
+        "POI's uncertainty each group of nuisances carries, in quadrature "
+        "(√(σ² − σ²_group fixed) for the profile, the sd the group explains for the posterior).",
+        "",
+    ]
+    for poi in dict.fromkeys([*p_imp, *b_imp]):
+        pg = (p_imp.get(poi) or {}).get("grouped", {})
+        bg = (b_imp.get(poi) or {}).get("grouped", {})
+        groups = list(dict.fromkeys([*pg, *bg]))
+        md += [
+            f"| `{poi}` | " + " | ".join(groups) + " |",
+            "| --- | " + " | ".join("---" for _ in groups) + " |",
+        ]
+        for label, g in (("profile", pg), ("posterior", bg)):
+            if g:
+                cells = ["—" if g.get(k) is None else f"{g[k]:.3g}" for k in groups]
+                md.append(f"| {label} | " + " | ".join(cells) + " |")
+        top = [r["nuisance"] for r in (p_imp.get(poi) or b_imp.get(poi))["ranking"][:3]]
+        md += ["", f"Largest impacts on `{poi}`: " + ", ".join(f"`{n}`" for n in top) + ".", ""]
+    return md
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _fit_check_figures(summary, prof, rows) -> dict:
+    """Pulls (profile beside posterior), the impact ranking per POI and the two correlation
+    matrices (:mod:`cevns_bayes.plots.impacts`), for results that hold them."""
+    from cevns_bayes.plots import impacts as ip
+
+    name = summary["model"]
+    figs = {}
+    if prof.get("pulls") or summary.get("pulls"):
+        figs["pulls.png"] = ip.pulls(prof.get("pulls"), summary.get("pulls"), name)
+    units = {r["poi"]: r["units"] for r in rows}
+    for poi in summary["pois"]:
+        p_imp = (prof.get("impacts") or {}).get(poi)
+        b_imp = (summary.get("impacts") or {}).get(poi)
+        if p_imp or b_imp:
+            figs[f"impacts_{poi}.png"] = ip.impact_ranking(p_imp, b_imp, name, units.get(poi, ""))
+    if (prof.get("correlation") or {}).get("matrix") is not None:
+        figs["correlation_profile.png"] = ip.correlation_matrix(
+            prof["correlation"], name, "correlations at the best fit (HESSE)"
+        )
+    if summary.get("correlation"):
+        figs["correlation_posterior.png"] = ip.correlation_matrix(
+            summary["correlation"], name, "posterior correlations"
+        )
+    return figs
 
 
 def credible_levels_2d(x, y, axes, probs=(0.68, 0.90), smooth_cells: float = 1.0):
@@ -285,6 +349,7 @@ def write_report(results: str | Path, commands: list[str] | None = None) -> tupl
         doc = json.loads((folder / "compare.json").read_text())
         md.append(compare_markdown(doc).replace("### ", "## ", 1))
         md.append("")
+        md += fit_checks_markdown(folder)
         figs = list(doc.get("figures", []))
         for extra in (
             "delta_chi2_sigma.png",

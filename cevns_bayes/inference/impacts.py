@@ -9,7 +9,7 @@ median × σ_log of a lognormal, (b − a)/√12 of a flat one):
 - **pull** (θ̂ − θ₀)/σ₀ and **constraint** σ̂/σ₀, with θ̂ and σ̂ the MIGRAD best fit and its
   HESSE error: a pull near 0 and a constraint near 1 mean the data neither move nor measure θ;
 - **impact** on a POI μ: the best fit μ̂ of the refit with θ fixed at θ̂ ± σ̂ (post-fit) and at
-  θ̂ ± σ₀ (pre-fit), minus μ̂; nuisances are ranked by the largest |shift|;
+  θ̂ ± σ₀ (pre-fit), minus μ̂; nuisances are ranked by the largest post-fit |shift|;
 - **grouped impact** of a set G of nuisances: √(σ_μ² − σ_μ,G²), with σ_μ the error of μ and
   σ_μ,G the error with every nuisance of G fixed at its best fit (the part of the uncertainty
   G carries, in quadrature), both from one Hessian of the NLL at the best fit
@@ -102,7 +102,10 @@ def profile_impacts(prof, best, poi: str) -> dict[str, Any]:
                 "nuisance": name,
                 "group": group_of(name),
                 **shifts,
-                "max_abs": max(abs(v) for v in shifts.values()),
+                # ranked by the post-fit shifts (what the data leave of the systematic), as
+                # the field's impact plots are; the pre-fit ones are kept beside them
+                "max_abs": max(abs(shifts["postfit_up"]), abs(shifts["postfit_down"])),
+                "max_abs_prefit": max(abs(shifts["prefit_up"]), abs(shifts["prefit_down"])),
             }
         )
     rows.sort(key=lambda r: -r["max_abs"])
