@@ -142,3 +142,21 @@ def test_the_bayes_factor_grows_with_an_injected_signal_and_falls_with_the_box()
     )["curve"]
     b = [r["log_bayes_factor"] for r in curve]
     assert all(x >= y - 1e-3 for x, y in zip(b, b[1:])) and b[-1] < b[0] - 1.0
+
+
+def test_sm_references_of_different_specs_share_a_fingerprint_when_they_are_the_same_sm():
+    """light_vector with g = 0 and magnetic_moment_universal with mu = 0 are the same SM
+    (couplings 'giunti', the same nuisances): one cached SM evidence serves both; xsec's
+    reference (sigma-normalized, the paper's couplings) is another likelihood."""
+    from cevns_bayes.inference.bayes import build_forward_model
+    from cevns_bayes.workflows.comparison import likelihood_fingerprint, sm_spec
+
+    def reference(name):
+        spec = load_spec(name)
+        forward = build_forward_model(spec)
+        return StatisticalModel(sm_spec(spec, forward), forward)
+
+    a, b, c = (reference(n) for n in ("light_vector", "magnetic_moment_universal", "xsec"))
+    assert a.spec.name != b.spec.name
+    assert likelihood_fingerprint(a) == likelihood_fingerprint(b)
+    assert likelihood_fingerprint(a) != likelihood_fingerprint(c)
