@@ -729,10 +729,40 @@ def sensitivity_markdown(results: str | Path) -> list[str]:
                 f"{'; '.join(flagged) or 'none'} |"
             )
     md.append("")
+    md += _sensitivity_explanations(docs)
     for doc in docs:
         if (results / doc["model"] / "sensitivity.png").is_file():
             md.append(f"![{doc['model']}: sensitivity]({doc['model']}/sensitivity.png)")
     md.append("")
+    return md
+
+
+def _sensitivity_explanations(docs) -> list[str]:
+    """What each kind of flagged change means, with the analyses where it occurs: an
+    alternative POI prior (log-uniform, Jeffreys) or a power-scaled nuisance prior."""
+    by_kind: dict[str, set[str]] = {}
+    for doc in docs:
+        for r in doc["rows"]:
+            if not r["flagged"]:
+                continue
+            kind = "power" if str(r["change"]).startswith("power") else "alternative"
+            by_kind.setdefault(kind, set()).add(f"`{doc['model']}` ({r['prior']} {r['change']})")
+    text = {
+        "alternative": "A flagged **alternative POI prior** (log-uniform or Jeffreys instead "
+        "of the flat box) means the data leave the POI's lower values only weakly excluded: "
+        "the posterior has mass towards the edge of the box where the alternative puts its "
+        "weight, so the summary depends on the prior and the flat-box numbers are a choice, "
+        "stated with the spec (for a flavored scale, the ν_e rate is measured by the delayed "
+        "events alone; for a coupling whose rate goes as its square, small values are "
+        "indistinguishable from 0).",
+        "power": "A flagged **power-scaled nuisance prior** means that constraint carries the "
+        "POI's uncertainty: tempering or sharpening it moves the POI because the data measure "
+        "only a product of the two (σ × flux normalization for the cross section), so the "
+        "external measurement behind that prior is what limits the result.",
+    }
+    md = []
+    for kind, where in by_kind.items():
+        md += [text[kind] + " Here: " + ", ".join(sorted(where)) + ".", ""]
     return md
 
 

@@ -147,4 +147,8 @@ def test_sensitivity_section_lists_the_largest_shift_and_the_flags(tmp_path):
         "| `xsec` | sigma | 0.29 | flux_norm power 1.25 | flux_norm power 0.8; "
         "flux_norm power 1.25 |" in text
     )
+    # each kind of flag is explained, naming where it occurs; the unflagged Jeffreys is not
+    assert "**power-scaled nuisance prior**" in text
+    assert "`xsec` (flux_norm power 0.8), `xsec` (flux_norm power 1.25)" in text
+    assert "**alternative POI prior**" not in text
     assert sensitivity_markdown(tmp_path / "none") == []
