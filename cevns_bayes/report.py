@@ -754,7 +754,9 @@ def _sensitivity_explanations(docs) -> list[str]:
         "weight, so the summary depends on the prior and the flat-box numbers are a choice, "
         "stated with the spec (for a flavored scale, the ν_e rate is measured by the delayed "
         "events alone; for a coupling whose rate goes as its square, small values are "
-        "indistinguishable from 0).",
+        "indistinguishable from 0), or, for an NSI coupling with two bands, that the "
+        "alternative (Jeffreys: √ of the Fisher information, which differs between the bands) "
+        "weights the bands otherwise than the flat box.",
         "power": "A flagged **power-scaled nuisance prior** means that constraint carries the "
         "POI's uncertainty: tempering or sharpening it moves the POI because the data measure "
         "only a product of the two (σ × flux normalization for the cross section), so the "
