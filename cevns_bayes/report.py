@@ -185,8 +185,8 @@ def fit_checks_markdown(folder: Path) -> list[str]:
     """Grouped impacts per POI (profile: from the Hessian at the best fit; posterior: the sd
     each group explains) and the three nuisances that move each POI most, from
     ``profile.json`` and ``summary.json`` of ``folder`` (empty when neither has impacts)."""
-    prof = _read_json(folder / "profile.json")
-    summ = _read_json(folder / "summary.json")
+    prof = _json_or_empty(folder / "profile.json")
+    summ = _json_or_empty(folder / "summary.json")
     p_imp, b_imp = prof.get("impacts") or {}, summ.get("impacts") or {}
     if not p_imp and not b_imp:
         return []
@@ -214,7 +214,7 @@ def fit_checks_markdown(folder: Path) -> list[str]:
     return md
 
 
-def _read_json(path: Path) -> dict:
+def _json_or_empty(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
