@@ -366,17 +366,13 @@ class PosteriorSampler:
         (the priors of the folded POIs are reflection-symmetric boxes), as
         :mod:`cevns_bayes.inference.bayes` does for ``sample``; the choice is seeded by the toy's
         sampler seed, so a toy's draws still depend only on its counts and seed."""
+        from cevns_bayes.inference.bayes import unfold_draws
+
         group = self.group
         x = np.stack([folded[n] for n in group.poi_names], axis=-1)  # (chain, draw, poi)
-        w = np.exp(image_ll - image_ll.max(axis=-1, keepdims=True))
-        w /= w.sum(axis=-1, keepdims=True)
-        u = np.random.default_rng([int(seed), 1]).random(w.shape[:-1])
-        chosen = np.minimum((np.cumsum(w, axis=-1) < u[..., None]).sum(axis=-1), group.n_images - 1)
+        rng = np.random.default_rng([int(seed), 1])
+        _, unfolded = unfold_draws(group, x, image_ll, rng)
         out = dict(folded)
-        unfolded = x.copy()
-        for k in range(group.n_images):
-            sel = chosen == k
-            unfolded[sel] = group.apply(k, x[sel])
         for i, n in enumerate(group.poi_names):
             out[n] = unfolded[..., i]
         return out

@@ -466,6 +466,21 @@ def _as_da(values: np.ndarray, dims, pm_model):
     return xr.DataArray(values, dims=dims, coords={d: list(pm_model.coords[d]) for d in dims})
 
 
+def unfold_draws(group: ReflectionGroup, x: np.ndarray, image_ll: np.ndarray, rng):
+    """Each folded draw x[..., :] (POIs last) moved to its image g x with probability
+    L(g x) / Σ_g' L(g' x), ``image_ll`` (..., n_images) holding ln L of each image; returns
+    the chosen image index and the unfolded draws (module docstring)."""
+    w = np.exp(image_ll - image_ll.max(axis=-1, keepdims=True))
+    w /= w.sum(axis=-1, keepdims=True)
+    u = rng.random(w.shape[:-1])
+    chosen = np.minimum((np.cumsum(w, axis=-1) < u[..., None]).sum(axis=-1), group.n_images - 1)
+    unfolded = np.empty_like(x)
+    for k in range(group.n_images):
+        sel = chosen == k
+        unfolded[sel] = group.apply(k, x[sel])
+    return chosen, unfolded
+
+
 def _unfold(idata, spec, model, group: ReflectionGroup, rng, obs) -> None:
     """Replace folded POI draws by their unfolded images (see the module docstring)."""
     import xarray as xr
@@ -476,15 +491,7 @@ def _unfold(idata, spec, model, group: ReflectionGroup, rng, obs) -> None:
     ll = post["image_loglike"].values  # (chain, draw, image)
     shape = x.shape[:2]
     flat_x = x.reshape(-1, len(names))
-    flat_ll = ll.reshape(-1, group.n_images)
-    w = np.exp(flat_ll - flat_ll.max(axis=1, keepdims=True))
-    w /= w.sum(axis=1, keepdims=True)
-    u = rng.random(w.shape[0])
-    chosen = np.minimum((np.cumsum(w, axis=1) < u[:, None]).sum(axis=1), group.n_images - 1)
-    unfolded = np.empty_like(flat_x)
-    for k in range(group.n_images):
-        sel = chosen == k
-        unfolded[sel] = group.apply(k, flat_x[sel])
+    chosen, unfolded = unfold_draws(group, flat_x, ll.reshape(-1, group.n_images), rng)
     canon = _canonical_image(group, flat_x, spec.model.get("couplings", "tree"))
     canonical = np.empty_like(flat_x)
     for k in range(group.n_images):
