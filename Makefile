@@ -14,7 +14,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,pyhf]"
 	touch $(STAMP)
 
 analysis: $(STAMP)
@@ -40,7 +40,7 @@ comparison: $(STAMP)
 NUTPIE := $(VENV)/.nutpie
 
 $(NUTPIE): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[test,nutpie]"
+	$(BIN)/python -m pip install --quiet -e ".[test,pyhf,nutpie]"
 	touch $(NUTPIE)
 
 bench: $(NUTPIE)

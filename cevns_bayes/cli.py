@@ -490,6 +490,45 @@ def _record_command(results: Path, argv: list[str]) -> None:
         tmp.write_text("\n".join(lines) + "\n")
 
 
+def cmd_export_pyhf(args) -> int:
+    from cevns_bayes.spec import load_spec
+    from cevns_bayes.workflows.export import write_pyhf
+
+    _check_out(args.out, folder=False)
+    if args.check:
+        try:
+            import pyhf  # noqa: F401
+        except ImportError as exc:
+            raise ConfigError(
+                "--check fits the workspace with pyhf, which is not installed: "
+                "pip install -e '.[pyhf]'"
+            ) from exc
+    r = write_pyhf(
+        load_spec(args.model),
+        args.out,
+        data_dir=args.data_dir,
+        flux=args.flux,
+        expand_at=args.expand_at.replace("-", "_"),
+        check=args.check,
+    )
+    print(f"wrote {r['workspace']} (pyhf workspace) and {r['parameters']} (alpha <-> theta map)")
+    if "check" in r:
+        ours = r["check"]["package"]
+        print(
+            f"package profile: sigma = {ours['best']:.2f}, 68% [{ours['lower_68']:.2f}, "
+            f"{ours['upper_68']:.2f}] x 1e-40 cm2"
+        )
+        for name, row in r["check"]["pyhf"].items():
+            d = row["relative_difference"]
+            print(
+                f"pyhf ({name:<12}) sigma = {row['best']:.2f}, 68% [{row['lower_68']:.2f}, "
+                f"{row['upper_68']:.2f}]   relative difference {100 * d['best']:+.2f}%, "
+                f"{100 * d['lower_68']:+.2f}%, {100 * d['upper_68']:+.2f}%"
+            )
+        print(f"wrote {r['check_path']}")
+    return 0
+
+
 def cmd_reproduce(args) -> int:
     from cevns_bayes.report import ANALYSES, BEYOND_SM
     from cevns_bayes.spec import load_spec
@@ -840,6 +879,31 @@ def build_parser() -> argparse.ArgumentParser:
     sen.add_argument("--no-plots", action="store_true")
     _add_fix_option(sen)
     sen.set_defaults(func=cmd_sensitivity)
+    exp = sub.add_parser("export", help="write an analysis in another tool's format")
+    exp_sub = exp.add_subparsers(dest="export_command", required=True)
+    ephf = exp_sub.add_parser(
+        "pyhf",
+        help="pyhf (HistFactory JSON) workspace of an analysis whose POI is sigma, e.g. xsec",
+    )
+    ephf.add_argument("model", help="analysis name or spec TOML path (its one POI: sigma)")
+    _add_data_options(ephf)
+    ephf.add_argument("--out", type=Path, required=True, help="workspace JSON file to write")
+    ephf.add_argument(
+        "--expand-at",
+        choices=("best-fit", "prior"),
+        default="best-fit",
+        help="nuisance values the templates are made at: the package's profile best fit "
+        "(default; pyhf's interpolation is then accurate where the fit goes) or the prior "
+        "centres; the constraints are the priors either way",
+    )
+    ephf.add_argument(
+        "--check",
+        action="store_true",
+        help="validate against pyhf's schema, fit with pyhf and compare sigma with the "
+        "package's profile likelihood (needs the pyhf extra); writes <stem>.check.json",
+    )
+    ephf.set_defaults(func=cmd_export_pyhf)
+
     toy = sub.add_parser(
         "toys",
         help="pseudo-experiments: coverage of the profile / Bayesian intervals, or SBC",
