@@ -23,6 +23,9 @@ scalar mediators, magnetic moments, charge radii) are registered on import
 (:mod:`cevns_bayes.physics.bsm`).
 """
 
+# first, before pytensor and ArviZ are imported: their warnings a user can do nothing about
+import cevns_bayes._environment  # noqa: F401  (applies its settings on import)
+
 # the models beyond the SM (light mediators, magnetic moments, charge radii) register on import;
 # they are not built into every forward graph
 import cevns_bayes.physics.bsm  # noqa: F401

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from cevns_bayes import __version__
@@ -1022,7 +1021,6 @@ def _nonnegative_int(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    warnings.filterwarnings("ignore", message=".*could not link to a BLAS.*")
     try:
         return int(args.func(args) or 0)
     except CevnsBayesError as err:

@@ -425,7 +425,7 @@ def worker_state(spec, data_dir, flux, kind: str, target_accept=None) -> _Worker
 
 
 def _quiet_worker() -> None:
-    warnings.filterwarnings("ignore", message=".*could not link to a BLAS.*")
+    # (pytensor's BLAS warning is removed at its cause on import: cevns_bayes/_environment.py)
     logging.getLogger("pymc").setLevel(logging.ERROR)
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -214,7 +215,11 @@ def smc_log_z(
     pm_model = build_pymc_model(
         sm.spec, sm.forward, data, deterministics=False, initial_values=False
     )
-    with pm_model:
+    with pm_model, warnings.catch_warnings():
+        # PyMC stores the per-stage SMC statistics as (chain, stage) arrays; when a run takes
+        # fewer stages than there are chains, ArviZ's shape heuristic warns "More chains than
+        # draws" about arrays that are the right way round
+        warnings.filterwarnings("ignore", message="More chains .* than draws")
         idata = pm.sample_smc(
             draws=draws,
             chains=chains,
