@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RESULTS ?= results
 
-.PHONY: analysis reproduce-all beyond-sm comparison bench bench-quick test test-slow mutants lint venv clean
+.PHONY: analysis reproduce-all beyond-sm comparison report-screenshot bench bench-quick test test-slow mutants lint venv clean
 
 venv: $(STAMP)
 
@@ -35,6 +35,10 @@ beyond-sm: $(STAMP)
 # Bayes factor vs the SM) and its prior sensitivity, and the report
 comparison: $(STAMP)
 	$(BIN)/cevns-bayes reproduce --all --beyond-sm --comparison --no-budget --results $(RESULTS)
+
+# the top of the HTML report as headless Chromium shows it (Debian: apt-get install chromium)
+report-screenshot: $(STAMP)
+	$(BIN)/python scripts/report_screenshot.py $(RESULTS)/report.html --out $(RESULTS)/report_top.png
 
 # the benchmark times both NUTS samplers: nutpie is an optional extra
 NUTPIE := $(VENV)/.nutpie

@@ -73,19 +73,30 @@ def write_npz(path: str | Path, arrays: Mapping[str, Any]) -> Path:
 
 def save_figure(fig, path: str | Path, dpi: int = 130) -> Path:
     """Save a matplotlib figure atomically (format from the suffix of ``path``)."""
+    import matplotlib
+
+    from cevns_bayes.plots.style import hep_style
+
     path = Path(path)
-    with atomic_path(path) as tmp:
+    # text is laid out when the figure is drawn, i.e. here: under the style it was made in
+    with atomic_path(path) as tmp, matplotlib.rc_context(hep_style()):
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
     return path
 
 
-def save_figures(figures: Mapping[str, Any], folder: str | Path, dpi: int = 130) -> list[Path]:
+def save_figures(
+    figures: Mapping[str, Any], folder: str | Path, dpi: int = 130, *, pdf: bool = True
+) -> list[Path]:
     """Save each figure of ``{file name: figure}`` into ``folder`` (:func:`save_figure`) and
-    close it; returns the paths in order."""
+    close it; a PNG is also written as PDF (vector, for papers) unless ``pdf=False``.
+    Returns the paths in order (the PNGs; the PDFs sit beside them)."""
     import matplotlib.pyplot as plt
 
     paths = []
     for name, fig in figures.items():
-        paths.append(save_figure(fig, Path(folder) / name, dpi=dpi))
+        path = save_figure(fig, Path(folder) / name, dpi=dpi)
+        if pdf and path.suffix == ".png":
+            save_figure(fig, path.with_suffix(".pdf"))
+        paths.append(path)
         plt.close(fig)
     return paths

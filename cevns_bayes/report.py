@@ -800,8 +800,22 @@ def model_comparison_markdown(doc: dict[str, Any] | None) -> list[str]:
     return md
 
 
+def _slug(text: str, taken: set[str]) -> str:
+    """A unique HTML id for a heading: lower case, letters, digits and hyphens."""
+    base = "".join(c if c.isalnum() else "-" for c in text.lower())
+    base = "-".join(p for p in base.split("-") if p) or "section"
+    slug, k = base, 2
+    while slug in taken:
+        slug, k = f"{base}-{k}", k + 1
+    taken.add(slug)
+    return slug
+
+
 def markdown_to_html(text: str, title: str = "report") -> str:
-    """The small Markdown subset the report uses (headings, tables, images, code, paragraphs)."""
+    """The small Markdown subset the report uses (headings, tables, images, code, paragraphs),
+    with a table of contents of the level-2 and level-3 headings after the title."""
+    toc: list[tuple[int, str, str]] = []
+    taken: set[str] = set()
     out = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title>",
@@ -809,7 +823,10 @@ def markdown_to_html(text: str, title: str = "report") -> str:
         "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}"
         "td,th{border:1px solid #bbb;padding:4px 8px;text-align:left}th{background:#eee}"
         "img{max-width:100%;margin:0.5em 0;border:1px solid #ddd}code{background:#f3f3f3}"
-        "pre{background:#f3f3f3;padding:0.8em;overflow-x:auto}</style></head><body>",
+        "pre{background:#f3f3f3;padding:0.8em;overflow-x:auto}"
+        "nav.toc{background:#f7f7f7;border:1px solid #ddd;padding:0.6em 1.2em;margin:1em 0}"
+        "nav.toc ul{margin:0.2em 0;padding-left:1.2em}nav.toc li{margin:0.1em 0}"
+        "nav.toc .l3{font-size:0.92em;margin-left:1.2em}</style></head><body>",
     ]
     lines = text.splitlines()
     i = 0
@@ -833,7 +850,11 @@ def markdown_to_html(text: str, title: str = "report") -> str:
             continue
         if line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
-            out.append(f"<h{level}>{_inline(line[level:].strip())}</h{level}>")
+            heading = line[level:].strip()
+            slug = _slug(heading, taken)
+            if level in (2, 3):
+                toc.append((level, slug, heading))
+            out.append(f"<h{level} id='{slug}'>{_inline(heading)}</h{level}>")
         elif line.startswith("!["):
             alt = line[2 : line.index("]")]
             src = line[line.index("(") + 1 : line.rindex(")")]
@@ -845,6 +866,13 @@ def markdown_to_html(text: str, title: str = "report") -> str:
             out.append(f"<p>{_inline(line)}</p>")
         i += 1
     out.append("</body></html>")
+    if toc:
+        nav = ["<nav class='toc'><b>Contents</b><ul>"]
+        for level, slug, heading in toc:
+            nav.append(f"<li class='l{level}'><a href='#{slug}'>{_inline(heading)}</a></li>")
+        nav.append("</ul></nav>")
+        first_h1 = next((k for k, o in enumerate(out) if o.startswith("<h1")), 0)
+        out[first_h1 + 1 : first_h1 + 1] = ["\n".join(nav)]
     return "\n".join(out)
 
 

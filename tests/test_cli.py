@@ -352,13 +352,16 @@ def test_predict_with_a_2021_format_flux(tmp_path, capsys, shipped_prediction):
 # plot prediction
 
 
-def test_plot_prediction_writes_three_pngs(tmp_path, capsys):
+def test_plot_prediction_writes_three_pngs_and_their_pdfs(tmp_path, capsys):
     out_dir = tmp_path / "plots"
     code, out, err = _run(capsys, "plot", "prediction", "--out", out_dir)
     assert code == 0, err
-    assert sorted(p.name for p in out_dir.iterdir()) == sorted(PLOT_FILES)  # no temp files
-    for name in PLOT_FILES:
+    pdfs = [n.replace(".png", ".pdf") for n in PLOT_FILES]
+    # no temp files
+    assert sorted(p.name for p in out_dir.iterdir()) == sorted([*PLOT_FILES, *pdfs])
+    for name, pdf in zip(PLOT_FILES, pdfs):
         assert_drawn_png(out_dir / name)
+        assert (out_dir / pdf).read_bytes()[:5] == b"%PDF-"
         assert f"wrote {out_dir / name}" in out
 
 

@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 
 from cevns_bayes.plots import prediction as _prediction  # noqa: F401  (selects the Agg backend)
+from cevns_bayes.plots.style import styled
 
 
+@styled
 def budget_figure(doc: Mapping[str, Any], groups: Sequence[str]):
     """Horizontal bars of the shifts, the nominal ±1σ band and the shift that would reach the
     published value (published − nominal = −gap) as a vertical line; ``groups`` orders the

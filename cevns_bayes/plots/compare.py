@@ -10,8 +10,10 @@ from types import SimpleNamespace
 import numpy as np
 
 from cevns_bayes.plots import profile as pp
+from cevns_bayes.plots.style import styled
 
 
+@styled
 def posterior_vs_profile_1d(
     draws: np.ndarray,
     grid: np.ndarray,
@@ -26,6 +28,7 @@ def posterior_vs_profile_1d(
     return pp.posterior_vs_profile(draws, scan, poi, intervals, units)
 
 
+@styled
 def posterior_over_profile_2d(
     axes: Sequence[np.ndarray],
     delta_chi2_2d: np.ndarray,

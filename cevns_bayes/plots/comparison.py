@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 
 from cevns_bayes.plots import prediction as _prediction  # noqa: F401  (selects the Agg backend)
+from cevns_bayes.plots.style import styled
 
 
+@styled
 def bayes_factor_width(curve: dict[str, Any], name: str):
     """ln B (analysis vs SM) against the fraction f of the POI box kept around the SM point
     (:func:`cevns_bayes.workflows.comparison.width_curve`), with Jeffreys' scale marked."""

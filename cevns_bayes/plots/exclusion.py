@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from cevns_bayes.plots import prediction as _prediction  # noqa: F401  (selects the Agg backend)
+from cevns_bayes.plots.style import styled
 
 
 def _log_axis(values: np.ndarray) -> bool:
@@ -14,6 +15,7 @@ def _log_axis(values: np.ndarray) -> bool:
     return bool(v.size > 1 and np.all(v > 0) and v.max() / v.min() > 20.0)
 
 
+@styled
 def exclusion_curves(
     x: Sequence[float],
     curves: Mapping[str, Sequence[float]],
@@ -58,6 +60,7 @@ def exclusion_curves(
 DCHI2_2D_90 = 4.605
 
 
+@styled
 def exclusion_region(
     x: Sequence[float],
     values: Sequence[Sequence[float]],

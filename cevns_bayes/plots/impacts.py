@@ -9,8 +9,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from cevns_bayes.plots import prediction as _prediction  # noqa: F401  (selects the Agg backend)
+from cevns_bayes.plots.style import styled
 
 
+@styled
 def pulls(profile: Mapping | None, bayes: Mapping | None, name: str):
     """Each nuisance's pull (θ̂ − θ₀)/σ₀ with its constraint σ̂/σ₀ as the error bar: the
     profile fit (HESSE) and the posterior (mean, sd) side by side; ±1 and ±2 shaded."""
@@ -39,6 +41,7 @@ def pulls(profile: Mapping | None, bayes: Mapping | None, name: str):
     return fig
 
 
+@styled
 def impact_ranking(profile: Mapping | None, bayes: Mapping | None, name: str, units: str = ""):
     """The nuisances ranked by their impact on the POI: the profile's post-fit (filled) and
     pre-fit (open) shifts of the best fit for θ = θ̂ ± σ (up: blue, down: red), and the
@@ -71,6 +74,7 @@ def impact_ranking(profile: Mapping | None, bayes: Mapping | None, name: str, un
     return fig
 
 
+@styled
 def correlation_matrix(doc: Mapping, name: str, title: str):
     """The correlation matrix ``doc`` (``{"names", "matrix"}``) as a coloured table."""
     import matplotlib.pyplot as plt

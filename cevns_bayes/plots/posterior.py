@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from cevns_bayes.plots import prediction as _prediction  # noqa: F401  (selects the Agg backend)
+from cevns_bayes.plots.style import data_points, styled
 
 
 def label(name: str) -> str:
@@ -22,6 +23,7 @@ def label(name: str) -> str:
     return text + (" (folded)" if name.endswith("_folded") else "")
 
 
+@styled
 def rank_plot(idata, var_names: Sequence[str]):
     """Rank histograms per chain (uniform when the chains mix)."""
     import arviz as az
@@ -43,6 +45,7 @@ def rank_plot(idata, var_names: Sequence[str]):
     return fig
 
 
+@styled
 def trace_plot(idata, var_names: Sequence[str]):
     """Draws against iteration, per chain."""
     import matplotlib.pyplot as plt
@@ -61,6 +64,7 @@ def trace_plot(idata, var_names: Sequence[str]):
     return fig
 
 
+@styled
 def pair_plot(idata, var_names: Sequence[str]):
     """Pairwise posterior scatter (divergences in red) with marginal histograms."""
     import matplotlib.pyplot as plt
@@ -103,6 +107,7 @@ def pair_plot(idata, var_names: Sequence[str]):
     return fig
 
 
+@styled
 def ppc_projections(pe_edges, t_edges_us, observed: np.ndarray, replicas: np.ndarray):
     """Observed counts projected on PE and t_rec against the posterior predictive bands.
 
@@ -118,7 +123,6 @@ def ppc_projections(pe_edges, t_edges_us, observed: np.ndarray, replicas: np.nda
         obs = observed.sum(axis=axis - 1)
         rep = replicas.sum(axis=axis)
         width = np.diff(edges)
-        centres = 0.5 * (edges[1:] + edges[:-1])
         lo95, lo68, med, hi68, hi95 = np.quantile(rep, [0.025, 0.16, 0.5, 0.84, 0.975], axis=0)
         for lo, hi, alpha, lab in (
             (lo95, hi95, 0.25, "95% predictive"),
@@ -134,15 +138,7 @@ def ppc_projections(pe_edges, t_edges_us, observed: np.ndarray, replicas: np.nda
                 label=lab,
             )
         ax.stairs(med / width, edges, color="C0", lw=1.2, label="predictive median")
-        ax.errorbar(
-            centres,
-            obs / width,
-            yerr=np.sqrt(np.maximum(obs, 1)) / width,
-            fmt="o",
-            color="k",
-            ms=3.5,
-            label="C data",
-        )
+        data_points(ax, edges, obs, widths=width, label="C data")
         ax.set_xlabel(xlab)
         ax.set_ylabel("events per unit " + ("PE" if axis == 2 else "µs"))
         ax.legend(fontsize=8)
@@ -151,6 +147,7 @@ def ppc_projections(pe_edges, t_edges_us, observed: np.ndarray, replicas: np.nda
     return fig
 
 
+@styled
 def nsi_bands(idata, poi_names: Sequence[str], grid=None):
     """Unfolded posterior draws of two couplings, with the grid reference's credible contours."""
     import matplotlib.pyplot as plt

@@ -12,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from cevns_bayes.plots.style import data_points, stacked_histogram, styled  # noqa: E402
+
 COLORS = {
     "ssb": "#b0b0b0",
     "brn": "#8c564b",
@@ -39,38 +41,21 @@ def _project(counts: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _stairs_stack(ax, edges, layers, names, widths):
-    bottom = np.zeros(edges.size - 1)
-    for name, layer in zip(names, layers):
-        top = bottom + layer / widths
-        ax.fill_between(
-            edges,
-            np.append(bottom, bottom[-1]),
-            np.append(top, top[-1]),
-            step="post",
-            color=COLORS.get(name, None),
-            alpha=0.85,
-            label=LABELS.get(name, name),
-            linewidth=0,
-        )
-        bottom = top
-    return bottom
-
-
-def _data_points(ax, edges, counts, widths, label, **kw):
-    centres = 0.5 * (edges[1:] + edges[:-1])
-    ax.errorbar(
-        centres,
-        counts / widths,
-        yerr=np.sqrt(counts) / widths,
-        xerr=0.5 * widths,
-        fmt="o",
-        ms=3.5,
-        lw=1.0,
-        label=label,
-        **kw,
+    return stacked_histogram(
+        ax,
+        edges,
+        layers,
+        labels=[LABELS.get(n, n) for n in names],
+        colors=[COLORS.get(n, "0.5") for n in names],
+        widths=widths,
     )
 
 
+def _data_points(ax, edges, counts, widths, label, **kw):
+    data_points(ax, edges, counts, widths=widths, label=label, **kw)
+
+
+@styled
 def prediction_projections(
     pe_edges, t_edges_us, observed, components: dict[str, np.ndarray], title: str = ""
 ) -> plt.Figure:
@@ -97,6 +82,7 @@ def prediction_projections(
     return fig
 
 
+@styled
 def residual_over_ssb(
     pe_edges, t_edges_us, observed, components: dict[str, np.ndarray], title: str = ""
 ) -> plt.Figure:
@@ -112,18 +98,8 @@ def residual_over_ssb(
         _stairs_stack(ax, edges, layers, order, widths)
         data = _project(observed, axis)
         ssb = _project(components["ssb"], axis)
-        centres = 0.5 * (edges[1:] + edges[:-1])
-        ax.errorbar(
-            centres,
-            (data - ssb) / widths,
-            yerr=np.sqrt(data + ssb * 0) / widths,
-            xerr=0.5 * widths,
-            fmt="o",
-            ms=3.5,
-            lw=1.0,
-            color="k",
-            label="C data − SSB",
-        )
+        # the error bars are the data's Poisson errors (the SSB is measured with 2.1%)
+        data_points(ax, edges, data, widths=widths, offset=ssb, label="C data − SSB", color="k")
         ax.axhline(0.0, color="0.4", lw=0.8)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
@@ -134,6 +110,7 @@ def residual_over_ssb(
     return fig
 
 
+@styled
 def data_c_vs_ac(pe_edges, t_edges_us, c_counts, ac_counts, title: str = "") -> plt.Figure:
     """Coincidence against anti-coincidence data projected on PE and t_rec (paper Fig. 7)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))

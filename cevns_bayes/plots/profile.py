@@ -9,10 +9,12 @@ import numpy as np
 
 from cevns_bayes.plots import prediction as _prediction  # noqa: F401  (selects the Agg backend)
 from cevns_bayes.plots.posterior import label
+from cevns_bayes.plots.style import styled
 
 LEVELS_2D = (("1σ", 2.30, "C0"), ("2σ", 6.18, "C1"), ("3σ", 11.83, "C2"), ("90%", 4.61, "k"))
 
 
+@styled
 def delta_chi2_curve(scan, scan_no_syst, published: Mapping | None = None, units: str = ""):
     """Δχ² of one POI with nuisances profiled and with nuisances fixed (paper Fig. 4)."""
     import matplotlib.pyplot as plt
@@ -44,6 +46,7 @@ def delta_chi2_curve(scan, scan_no_syst, published: Mapping | None = None, units
     return fig
 
 
+@styled
 def contour_2d(
     axes_xy: Sequence[np.ndarray],
     delta_chi2: np.ndarray,
@@ -98,6 +101,7 @@ def contour_2d(
     return fig
 
 
+@styled
 def posterior_vs_profile(
     draws: np.ndarray, scan, name: str, intervals: Mapping | None = None, units: str = ""
 ):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from cevns_bayes.plots import prediction as _prediction  # noqa: F401  (selects the Agg backend)
+from cevns_bayes.plots.style import styled
 
 
+@styled
 def sensitivity_bars(rows, name: str, flag_sd: float = 0.2):
     """Shifts of the posterior mean and of the 5% / 95% quantiles, in posterior sd, for each
     (prior, change) of ``rows`` (:func:`cevns_bayes.inference.sensitivity.sensitivity_rows`),

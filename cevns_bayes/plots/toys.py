@@ -8,8 +8,10 @@ import numpy as np
 from scipy import stats
 
 from cevns_bayes.plots import prediction as _prediction  # noqa: F401  (selects the Agg backend)
+from cevns_bayes.plots.style import styled
 
 
+@styled
 def coverage_figure(doc: dict, recs: list[dict]):
     """Coverage against the true value with ±1σ binomial bars and the nominal levels; for the
     profile method also the distribution of Δχ²(truth) against Wilks' χ²₁."""
@@ -64,6 +66,7 @@ def poi_label(doc: dict) -> str:
     return f"{doc['poi']} ({units})" if units else doc["poi"]
 
 
+@styled
 def sbc_figure(doc: dict):
     """SBC rank histogram with the 99% band of a uniform histogram."""
     import matplotlib.pyplot as plt
