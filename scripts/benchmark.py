@@ -15,7 +15,15 @@ with its spread (min and max) under ``"spread"`` and every single run under ``"r
 - ``reproduce_all_s``: ``cevns-bayes reproduce --all`` (five analyses, Bayesian and profile,
   budgets, comparisons, report) in a fresh folder; skipped with ``--quick``;
 - ``baseline``: the same xsec −ln L written with numpy/scipy and a finite-difference gradient
-  (:mod:`cevns_bayes.baseline`), timed in the same run, and its ratio to ours.
+  (:mod:`cevns_bayes.baseline`), timed in the same run, and its ratio to ours;
+- ``pyhf``: the same binned model as a pyhf workspace (``cevns-bayes export pyhf``) evaluated
+  by pyhf with its fastest installed backend (numpy unless jax/torch are there): ln L alone,
+  against ours alone (skipped when pyhf is not installed);
+- ``cold``: seconds of ``cevns-bayes predict`` and (not with ``--quick``) ``cevns-bayes
+  reproduce xsec`` in a fresh process with an empty HOME, so every compile cache is empty;
+- ``toys``: profile-coverage toys per second (``profile_per_s``, all cores, 200 toys; 60 with
+  ``--quick``) and Bayesian-coverage toys per second (``bayes_per_s``, 4 × 1000 draws each,
+  r̂ checked; 6 toys, 2 with ``--quick``), warm caches.
 
 ``--backend c`` (or ``CEVNS_BAYES_BACKEND=c``) measures the C backend instead of numba, for a
 before/after comparison. Results are written atomically; a section that fails is recorded with
@@ -174,6 +182,97 @@ def bench_reproduce_all() -> dict[str, Any]:
     return {"runs": [wall], "command": " ".join([*cmd, "DIR"]), "steps": steps}
 
 
+def _cli() -> str:
+    exe = Path(sys.executable).with_name("cevns-bayes")
+    return str(exe) if exe.exists() else "cevns-bayes"
+
+
+def bench_cold(with_reproduce: bool) -> dict[str, Any]:
+    """Wall seconds of first runs in a fresh HOME (empty pytensor, numba and ArviZ caches)."""
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-cold-") as home:
+        env = {**os.environ, "HOME": home, "XDG_CACHE_HOME": str(Path(home) / ".cache")}
+        env.pop("PYTENSOR_FLAGS", None)
+        env.pop("NUMBA_CACHE_DIR", None)
+        steps = [("predict_s", ["predict", "--out", str(Path(home) / "predict.json")])]
+        if with_reproduce:
+            steps.append(
+                ("reproduce_xsec_s", ["reproduce", "xsec", "--results", str(Path(home) / "r")])
+            )
+        for key, args in steps:
+            t0 = time.perf_counter()
+            proc = subprocess.run([_cli(), *args], capture_output=True, text=True, env=env)
+            out[key] = time.perf_counter() - t0
+            if proc.returncode != 0:
+                raise RuntimeError(
+                    f"cold {args[0]} exited {proc.returncode}: {proc.stderr[-1500:]}"
+                )
+            _say(f"cold {args[0]}: {out[key]:.1f} s")
+    return out
+
+
+def bench_toys(n_profile: int, n_bayes: int) -> dict[str, Any]:
+    """Toys per second of the two coverage studies of xsec (warm caches; the pool's start and
+    each worker's build are included, as a user sees them)."""
+    from cevns_bayes.spec import load_spec
+    from cevns_bayes.toys import run_study
+
+    spec = load_spec(SPEC)
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-toys-") as tmp:
+        doc = run_study(
+            spec,
+            "coverage",
+            n_profile,
+            Path(tmp) / "p",
+            method="profile",
+            progress=False,
+            plots=False,
+        )
+        out["profile_per_s"] = doc["timing"]["toys_per_second"]
+        out["profile_n"] = n_profile
+        out["profile_workers"] = doc["timing"].get("workers")
+        _say(f"profile toys: {out['profile_per_s']:.1f}/s ({n_profile} toys)")
+        doc = run_study(
+            spec,
+            "coverage",
+            n_bayes,
+            Path(tmp) / "b",
+            method="bayes",
+            progress=False,
+            plots=False,
+        )
+        out["bayes_per_s"] = doc["timing"]["toys_per_second"]
+        out["bayes_n"] = n_bayes
+        _say(f"Bayesian toys: {out['bayes_per_s']:.2f}/s ({n_bayes} toys)")
+    return out
+
+
+def bench_pyhf(model, repeat: int, number: int) -> dict[str, Any]:
+    """ln L of the xsec data by pyhf (the exported workspace, its fastest installed backend)
+    against ours (value alone, the same data)."""
+    import pyhf
+
+    from cevns_bayes.workflows.export import pyhf_workspace
+
+    ws, _ = pyhf_workspace(model)
+    backend = "numpy"
+    for name in ("jax", "pytorch"):
+        if importlib.util.find_spec({"jax": "jax", "pytorch": "torch"}[name]) is not None:
+            backend = name
+            break
+    pyhf.set_backend(backend)
+    w = pyhf.Workspace(ws)
+    pm = w.model()
+    data = pyhf.tensorlib.astensor(w.data(pm))
+    pars = pyhf.tensorlib.astensor(pm.config.suggested_init())
+    theirs = per_call_us(lambda: pm.logpdf(pars, data), repeat=repeat, number=number)
+    fn = model.loglike_function(model.observed)
+    x = model.vector()
+    ours = per_call_us(lambda: fn(x), repeat=repeat, number=number)
+    return {"backend": backend, "pyhf_us": theirs, "ours_us": ours}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="results/bench.json", help="JSON output file")
@@ -213,6 +312,9 @@ def main(argv=None) -> int:
         "profile_xsec_s": None,
         "reproduce_all_s": None,
         "baseline": {},
+        "pyhf": {},
+        "cold": {},
+        "toys": {},
         "spread": {"loglike_grad_us": {}, "nuts_xsec": {}},
         "runs": {"loglike_grad_us": {}, "nuts_xsec": {}},
         "settings": {
@@ -307,11 +409,46 @@ def main(argv=None) -> int:
         doc["reproduce_all_steps_s"] = {s["command"]: s["seconds"] for s in r["steps"]}
         _say(f"reproduce --all: {r['runs'][0]:.0f} s")
 
+    def pyhf_section():
+        if importlib.util.find_spec("pyhf") is None:
+            doc["skipped"]["pyhf"] = "pyhf is not installed"
+            _say("pyhf skipped: not installed (pip install -e '.[pyhf]')")
+            return
+        from cevns_bayes.model.statistical import StatisticalModel
+
+        r = bench_pyhf(StatisticalModel(spec, kept["model"]), rep_ll, max(num_ll // 3, 10))
+        med_t, spread_t = _stats(r["pyhf_us"])
+        med_o, spread_o = _stats(r["ours_us"])
+        doc["pyhf"] = {
+            "backend": r["backend"],
+            "loglike_us": med_t,
+            "ours_loglike_us": med_o,
+            "ratio": med_t / med_o,
+            "spread_us": spread_t,
+            "ours_spread_us": spread_o,
+            "what": "ln L (value only) of the exported xsec workspace by pyhf, against the "
+            "package's value-only graph on the same data",
+        }
+        _say(f"pyhf ({r['backend']}): {med_t:.0f} µs, ours {med_o:.0f} µs")
+
+    def cold():
+        doc["cold"] = bench_cold(with_reproduce=not quick)
+        if quick:
+            doc["skipped"]["cold.reproduce_xsec_s"] = "--quick"
+
+    def toys():
+        n_p, n_b = (8, 1) if smoke else ((60, 2) if quick else (200, 6))
+        doc["toys"] = bench_toys(n_p, n_b)
+
     section("loglike_grad_us", loglike)
     if "model" in kept:
+        section("pyhf", pyhf_section)
         section("baseline", baseline)
         section("nuts_xsec", nuts)
         section("profile_xsec_s", profile)
+    section("toys", toys)
+    if not smoke:
+        section("cold", cold)
     if not quick:
         section("reproduce_all_s", reproduce)
     print_table(doc)
@@ -350,6 +487,16 @@ def print_table(doc: dict[str, Any]) -> None:
             s and f"{s[0]:.2f}–{s[1]:.2f}",
         )
     )
+    ph = doc.get("pyhf") or {}
+    rows.append((f"pyhf ln L ({ph.get('backend', '—')}), µs", f(ph.get("loglike_us"), ".0f"), ""))
+    rows.append(("  ours, ln L alone, µs", f(ph.get("ours_loglike_us"), ".1f"), ""))
+    rows.append(("  ratio pyhf / ours", f(ph.get("ratio"), ".1f"), ""))
+    cold = doc.get("cold") or {}
+    rows.append(("cold predict (empty caches), s", f(cold.get("predict_s"), ".1f"), ""))
+    rows.append(("cold reproduce xsec, s", f(cold.get("reproduce_xsec_s"), ".0f"), ""))
+    toys = doc.get("toys") or {}
+    rows.append(("profile-coverage toys / s", f(toys.get("profile_per_s"), ".1f"), ""))
+    rows.append(("Bayesian-coverage toys / s", f(toys.get("bayes_per_s"), ".2f"), ""))
     rows.append(("reproduce --all, s", f(doc["reproduce_all_s"], ".0f"), ""))
     for command, seconds in (doc.get("reproduce_all_steps_s") or {}).items():
         rows.append((f"  {command}, s", f(seconds, ".1f"), ""))

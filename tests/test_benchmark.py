@@ -28,6 +28,13 @@ def test_benchmark_smoke_runs_without_optional_samplers(tmp_path):
     assert doc["errors"] == {}
     assert doc["loglike_grad_us"]["default"] > 0 and "pymc" in doc["nuts_xsec"]
     if importlib.util.find_spec("nutpie") is None:
-        assert doc["skipped"] == {"nuts_nutpie": "nutpie is not installed"}
+        assert doc["skipped"]["nuts_nutpie"] == "nutpie is not installed"
     else:
         assert "nutpie" in doc["nuts_xsec"]
+    if importlib.util.find_spec("pyhf") is None:
+        assert doc["skipped"]["pyhf"] == "pyhf is not installed"
+    else:
+        assert doc["pyhf"]["loglike_us"] > 0 and doc["pyhf"]["ratio"] > 0
+    # the toy rates of both coverage studies (the cold runs are left out of --smoke)
+    assert doc["toys"]["profile_per_s"] > 0 and doc["toys"]["bayes_per_s"] > 0
+    assert set(doc["skipped"]) <= {"nuts_nutpie", "pyhf"}

@@ -34,12 +34,16 @@ def test_toc_links_every_section_once():
     page = markdown_to_html(MD, title="t")
     ids = re.findall(r"<h[23] id='([^']+)'>", page)
     links = re.findall(r"<a href='#([^']+)'>", page)
-    assert ids == links == [
-        "cross-section",
-        "fit-checks-pulls-impacts-correlations",
-        "model-comparison",
-        "cross-section-2",
-    ]
+    assert (
+        ids
+        == links
+        == [
+            "cross-section",
+            "fit-checks-pulls-impacts-correlations",
+            "model-comparison",
+            "cross-section-2",
+        ]
+    )
     # the contents sit right after the title, before the first section
     assert page.index("<nav class='toc'>") < page.index("<h2")
     assert page.index("</h1>") < page.index("<nav class='toc'>")
