@@ -58,7 +58,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check cevns_bayes tests scripts
 
 test: lint
-	$(BIN)/pytest -m "not slow" -q -n auto --dist loadfile
+	$(BIN)/pytest -m "not slow" -q $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
 	$(BIN)/pytest -m slow -q

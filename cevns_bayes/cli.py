@@ -390,6 +390,7 @@ def cmd_toys(args) -> int:
         draws=args.draws,
         tune=args.tune,
         sbc_range=args.sbc_range,
+        fitter=args.fitter,
     )
     what = f"{doc['method']}, {doc['mode']} toys" if doc["study"] == "coverage" else "SBC"
     print(f"{doc['model']}: {doc['study']} of {doc['poi']} ({what}), {doc['n_toys']} toys")
@@ -972,6 +973,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LOWER,UPPER",
         help="SBC: a flat prior of the POI on this sub-range of its box, for the truths and "
         "the posterior (default: the spec's prior; 100,300 for sigma)",
+    )
+    toy.add_argument(
+        "--fitter",
+        choices=("newton", "minuit"),
+        default=None,
+        help="minimiser of profile toys: quasi-Newton on the exact curvature (default; 6-60x "
+        "faster and closer to the minimum than MIGRAD, checked toy by toy) or MIGRAD + HESSE",
     )
     toy.add_argument("--chains", type=_positive_int, default=None, help="NUTS chains per toy")
     toy.add_argument("--draws", type=_positive_int, default=None, help="NUTS draws per chain")
