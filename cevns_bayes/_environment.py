@@ -10,6 +10,10 @@ about, one removed at its cause and one filtered.
   flags are set empty up front, which is what the search would conclude, without the search
   or the warning; an environment with one (conda's MKL or OpenBLAS) keeps pytensor's search.
   A ``blas__ldflags`` the user set in ``PYTENSOR_FLAGS`` is never touched.
+  With the flags empty (set here or found so by the search) pytensor also logs "Using NumPy
+  C-API based implementation for BLAS functions." whenever it compiles a matrix product's C
+  code on an empty cache: that is the fallback just described, so the line is filtered (any
+  other message of that logger still shows).
 * ArviZ's daily "ArviZ is undergoing a major refactor" FutureWarning announces its own
   future API; the package pins the current one (pyproject), so the notice is filtered.
 """
@@ -17,6 +21,7 @@ about, one removed at its cause and one filtered.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import sys
 import warnings
@@ -37,8 +42,16 @@ def _linkable_blas() -> bool:
     return any(ctypes.util.find_library(name) for name in _BLAS_NAMES)
 
 
+class _DropNumpyBlasNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Using NumPy C-API based implementation for BLAS" not in record.getMessage()
+
+
 def configure() -> None:
     """Apply the settings above (idempotent)."""
+    blas_log = logging.getLogger("pytensor.tensor.blas")
+    if not any(isinstance(f, _DropNumpyBlasNotice) for f in blas_log.filters):
+        blas_log.addFilter(_DropNumpyBlasNotice())
     warnings.filterwarnings(
         "ignore", message=r"\s*ArviZ is undergoing a major refactor", category=FutureWarning
     )
