@@ -199,7 +199,8 @@ def test_write_budget_writes_json_markdown_and_figure(small_budget, tmp_path):
     paths = write_budget(small_budget, tmp_path / "xsec")
     names = ["budget.json", "budget.md", "budget.png"]
     assert [p.name for p in paths] == names
-    assert sorted(p.name for p in (tmp_path / "xsec").iterdir()) == names  # no temporary files
+    # no temporary files; the figure also as PDF
+    assert sorted(p.name for p in (tmp_path / "xsec").iterdir()) == sorted([*names, "budget.pdf"])
     assert json.loads((tmp_path / "xsec" / "budget.json").read_text()) == json.loads(
         json.dumps(small_budget)
     )
