@@ -38,7 +38,6 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from cevns_bayes.errors import ConfigError
 from cevns_bayes.inference.profile import FitResult, ProfileLikelihood
 
 #: the EDM below which a fit has converged (NLL units; MIGRAD's goal is 1e-4 at tol = 0.1)
@@ -128,10 +127,7 @@ class NewtonFitter:
         computing the finite-difference Hessian at the end: as close to the minimum in the
         toy-by-toy checks, at half the cost of a toy."""
         prof = self.prof
-        fixed = dict(fixed or {})
-        for n in fixed:
-            if n not in self.names:
-                raise ConfigError(f"cannot fix {n!r}: not a free parameter of {prof.spec.name}")
+        fixed = prof.check_fixed(fixed)
         x = np.clip(prof.vector({**(start or {}), **fixed}), self.lower, self.upper)
         is_fixed = np.array([n in fixed for n in self.names])
         prof.cevns_on = 1.0 if cevns else 0.0
@@ -173,16 +169,16 @@ class NewtonFitter:
         observable shift), by finite differences; computed on first use."""
         if self.reference is None:
             prof = self.prof
-            observed, shift = prof.observed.copy(), prof.global_shift.copy()
+            observed = prof.observed.copy()
+            shifts = dict(zip(prof.nuisance_names, prof.global_shift))
             x0 = np.clip(prof.start, self.lower, self.upper)
             try:
                 prof.set_observed(prof.expected(dict(zip(self.names, x0)))[0])
-                prof.global_shift = np.zeros_like(shift)
+                prof.set_global_observables(None)
                 self.reference = self.hessian(x0, np.ones(x0.size, bool), self.first_scale)
             finally:
                 prof.set_observed(observed)
-                prof.global_shift = shift
-                prof._cache = None
+                prof.set_global_observables(shifts)
         return self.reference
 
     def _start_curvature(self, x: np.ndarray, free: np.ndarray) -> np.ndarray:
@@ -190,11 +186,7 @@ class NewtonFitter:
             b = self._last[1].copy()
         else:
             b = self.reference_curvature().copy()
-        fixed = ~free
-        b[fixed, :] = 0.0
-        b[:, fixed] = 0.0
-        b[fixed, fixed] = 1.0
-        return b
+        return _pin(b, ~free)
 
     def _minimize(self, x: np.ndarray, is_fixed: np.ndarray, *, need_exact: bool):
         prof = self.prof
@@ -246,12 +238,18 @@ class NewtonFitter:
             if sy > 1e-12 * np.linalg.norm(s_vec) * np.linalg.norm(y_vec):
                 bs = b @ s_vec
                 b = b - np.outer(bs, bs) / float(s_vec @ bs) + np.outer(y_vec, y_vec) / sy
-                b[is_fixed, :] = 0.0
-                b[:, is_fixed] = 0.0
-                b[is_fixed, is_fixed] = 1.0
+                b = _pin(b, is_fixed)
         if converged and exact:
             self._last = (self._data_key(), b.copy())
         return x, f, b, converged, exact
+
+
+def _pin(b: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """``b`` with the rows and columns of the ``fixed`` parameters those of the identity."""
+    b[fixed, :] = 0.0
+    b[:, fixed] = 0.0
+    b[fixed, fixed] = 1.0
+    return b
 
 
 def _newton_step(g: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, float, bool]:

@@ -205,6 +205,14 @@ class ProfileLikelihood:
         return {k: np.asarray(v) for k, v in zip(COMPONENTS, comps)}
 
     # --- minimization --------------------------------------------------------------------------
+    def check_fixed(self, fixed: Mapping[str, float] | None) -> dict[str, float]:
+        """``fixed`` as a dict, or a :class:`ConfigError` naming a parameter that is not free."""
+        fixed = dict(fixed or {})
+        for n in fixed:
+            if n not in self.names:
+                raise ConfigError(f"cannot fix {n!r}: not a free parameter of {self.spec.name}")
+        return fixed
+
     def fit(
         self,
         fixed: Mapping[str, float] | None = None,
@@ -217,10 +225,7 @@ class ProfileLikelihood:
         """MIGRAD (then HESSE) with the parameters in ``fixed`` held at their values."""
         from iminuit import Minuit
 
-        fixed = dict(fixed or {})
-        for n in fixed:
-            if n not in self.names:
-                raise ConfigError(f"cannot fix {n!r}: not a free parameter of {self.spec.name}")
+        fixed = self.check_fixed(fixed)
         x0 = self.vector({**(start or {}), **fixed})
         self.cevns_on = 1.0 if cevns else 0.0
         m = Minuit(self.nll, x0, grad=self.grad, name=self.names)
