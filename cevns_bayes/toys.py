@@ -122,6 +122,11 @@ NOMINAL = {
 #: MIGRAD toy by toy: cevns_bayes/inference/newton.py) or MIGRAD + HESSE (iminuit)
 FITTERS = ("newton", "minuit")
 DEFAULT_FITTER = "newton"
+#: NUTS implementations of the Bayesian toys: nutpie (Rust NUTS on the numba-compiled density,
+#: the default; checked against PyMC's on the same posteriors: tests/test_toys_nutpie.py and
+#: the README) or PyMC's own (pure Python tree building, with a fixed dense metric)
+SAMPLERS = ("nutpie", "pymc")
+DEFAULT_SAMPLER = "nutpie"
 TOY_ERRORS = (ArithmeticError, ValueError, RuntimeError, np.linalg.LinAlgError)
 
 
@@ -246,9 +251,13 @@ class PosteriorSampler:
     so every worker gets the same one, with no optimisation to converge.
     """
 
-    def __init__(self, spec, model, *, target_accept: float | None = None) -> None:
+    def __init__(
+        self, spec, model, *, target_accept: float | None = None, sampler: str = "pymc"
+    ) -> None:
         """``spec`` and its forward ``model``, or its :class:`StatisticalModel` (``model``
-        then None)."""
+        then None); ``sampler``: ``"pymc"`` or ``"nutpie"`` (:data:`SAMPLERS`)."""
+        if sampler not in SAMPLERS:
+            raise ConfigError(f"sampler {sampler!r} unknown; expected one of {', '.join(SAMPLERS)}")
         import pymc as pm
         import pytensor.tensor as pt
         from pymc.step_methods.hmc.quadpotential import QuadPotentialFull
@@ -295,6 +304,13 @@ class PosteriorSampler:
                 sm.log_constraint_tensor(values, shift) - sm.log_constraint_tensor(values),
             )
         self.pm_model = pm_model
+        self.sampler = sampler
+        self.target_accept = float(
+            spec.sampler.target_accept if target_accept is None else target_accept
+        )
+        if sampler == "nutpie":
+            self._compile_nutpie()
+            return
         # the metric: Hessian of −ln p at the starting point for the Asimov data there
         pm.set_data({"counts": sm.expected(self.start)}, model=pm_model)
         # NUTS and this function both work on the continuous value variables, in this order
@@ -317,7 +333,7 @@ class PosteriorSampler:
         self.step = pm.NUTS(
             model=pm_model,
             potential=QuadPotentialFull(self.cov),
-            target_accept=spec.sampler.target_accept if target_accept is None else target_accept,
+            target_accept=self.target_accept,
             mode=pytensor_mode(),
         )
         self._fresh = copy.deepcopy(self.step.sampling_state)
@@ -340,6 +356,8 @@ class PosteriorSampler:
         shift = np.zeros(len(self.spec.nuisances))
         for name, value in (global_observables or {}).items():
             shift[list(self.spec.nuisances).index(name)] = float(value)
+        if self.sampler == "nutpie":
+            return self._sample_nutpie(counts, shift, seed, chains, draws, tune)
         pm.set_data(
             {"counts": np.asarray(counts, float), "global_shift": shift}, model=self.pm_model
         )
@@ -363,6 +381,54 @@ class PosteriorSampler:
             image_ll = np.array(trace.get_values("image_loglike", combine=False))
             out = self._unfold(out, image_ll, seed)
         divergences = int(np.sum(trace.get_sampler_stats("diverging", combine=True)))
+        return out, divergences
+
+    def _compile_nutpie(self) -> None:
+        """nutpie's compiled model of the same PyMC model (numba backend: its ln p and gradient
+        are called from nutpie's Rust NUTS without Python in between); the counts and the
+        global-observable shifts stay data, swapped per toy without recompiling. nutpie adapts
+        its own diagonal mass matrix from the draws and gradients of the tuning phase."""
+        try:
+            import nutpie
+        except ImportError as err:  # pragma: no cover - nutpie is a dependency
+            raise ConfigError(
+                "--sampler nutpie needs the nutpie package (pip install nutpie); "
+                "or run the toys with --sampler pymc"
+            ) from err
+        keep = list(self.spec.pois) + (["image_loglike"] if self.group is not None else [])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self._nutpie = nutpie.compile_pymc_model(
+                self.pm_model,
+                backend="numba",
+                var_names=keep,
+                initial_points={self.pm_model[n]: v for n, v in self.start.items()},
+                jitter_rvs=set(),
+            )
+
+    def _sample_nutpie(self, counts, shift, seed: int, chains: int, draws: int, tune: int):
+        import nutpie
+
+        compiled = self._nutpie.with_data(counts=np.asarray(counts, float), global_shift=shift)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            trace = nutpie.sample(
+                compiled,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=1,
+                seed=int(seed),
+                target_accept=self.target_accept,
+                save_warmup=False,
+                progress_bar=False,
+            )
+        post = trace.posterior
+        out = {n: np.asarray(post[n].values, float) for n in self.spec.pois}
+        if self.group is not None:
+            image_ll = np.asarray(post["image_loglike"].values, float)
+            out = self._unfold(out, image_ll, seed)
+        divergences = int(np.asarray(trace.sample_stats["diverging"].values).sum())
         return out, divergences
 
     def _unfold(self, folded: dict[str, np.ndarray], image_ll: np.ndarray, seed: int) -> dict:
@@ -392,7 +458,15 @@ def spec_fingerprint(spec) -> str:
 class _WorkerState:
     """The forward model of a spec and what a study kind compiles on it, built on first use."""
 
-    def __init__(self, spec, data_dir, flux, kind: str, target_accept: float | None) -> None:
+    def __init__(
+        self,
+        spec,
+        data_dir,
+        flux,
+        kind: str,
+        target_accept: float | None,
+        sampler: str = "pymc",
+    ) -> None:
         from cevns_bayes.inference.bayes import build_forward_model
 
         t0 = time.perf_counter()
@@ -406,7 +480,7 @@ class _WorkerState:
         #: the reflections of a folded spec (profile toys fit from each band), or None
         self.group = reflection_group(spec)
         self.sampler = (
-            PosteriorSampler(self.statistical, None, target_accept=target_accept)
+            PosteriorSampler(self.statistical, None, target_accept=target_accept, sampler=sampler)
             if kind == "bayes"
             else None
         )
@@ -427,16 +501,18 @@ class _WorkerState:
 _LOCAL = threading.local()
 
 
-def worker_state(spec, data_dir, flux, kind: str, target_accept=None) -> _WorkerState:
-    """The cached state for (spec, data, study kind) in this process and thread."""
+def worker_state(
+    spec, data_dir, flux, kind: str, target_accept=None, sampler: str = "pymc"
+) -> _WorkerState:
+    """The cached state for (spec, data, study kind, NUTS) in this process and thread."""
     states = getattr(_LOCAL, "states", None)
     if states is None:
         states = _LOCAL.states = {}
-    key = (spec_fingerprint(spec), str(data_dir), str(flux), kind, target_accept)
+    key = (spec_fingerprint(spec), str(data_dir), str(flux), kind, target_accept, sampler)
     if key not in states:
         # one BLAS thread here too: the graph rewrites fold constant products with numpy
         with _one_blas_thread():
-            states[key] = _WorkerState(spec, data_dir, flux, kind, target_accept)
+            states[key] = _WorkerState(spec, data_dir, flux, kind, target_accept, sampler)
     return states[key]
 
 
@@ -489,8 +565,14 @@ def run_toy(task: ToyTask) -> dict[str, Any]:
     _quiet_worker()
     kind = "profile" if task.method == "profile" else "bayes"
     with _one_blas_thread():
+        # studies written before the NUTS implementation was a setting ran PyMC's
         state = worker_state(
-            task.spec, task.data_dir, task.flux, kind, task.settings.get("target_accept")
+            task.spec,
+            task.data_dir,
+            task.flux,
+            kind,
+            task.settings.get("target_accept"),
+            task.settings.get("sampler", "pymc") if kind == "bayes" else "pymc",
         )
         logging.getLogger("pymc").setLevel(logging.ERROR)  # importing pymc resets it
         try:
@@ -756,6 +838,7 @@ def define_study(
     model=None,
     sbc_range: Sequence[float] | None = None,
     fitter: str | None = None,
+    sampler: str | None = None,
 ) -> StudyDefinition:
     """Validate the options of a study and fill in the defaults (see :func:`run_study`)."""
     from cevns_bayes.paths import DEFAULT_DATA_DIR
@@ -823,9 +906,17 @@ def define_study(
         raise ConfigError(
             "--fitter chooses the minimiser of profile toys: use it with --method profile"
         )
+    if method != "bayes" and sampler is not None:
+        raise ConfigError("--sampler chooses the NUTS of Bayesian toys: use it with --method bayes")
     if method == "bayes":
+        sampler = sampler or DEFAULT_SAMPLER
+        if sampler not in SAMPLERS:
+            raise ConfigError(
+                f"--sampler {sampler!r} unknown; expected one of {', '.join(SAMPLERS)}"
+            )
         d = BAYES_DEFAULTS[study]
         settings = {
+            "sampler": sampler,
             "chains": d["chains"] if chains is None else int(chains),
             "draws": d["draws"] if draws is None else int(draws),
             "tune": d["tune"] if tune is None else int(tune),
@@ -833,6 +924,8 @@ def define_study(
                 spec.sampler.target_accept if target_accept is None else target_accept
             ),
         }
+        if sampler == "nutpie" and settings["tune"] < 1:
+            raise ConfigError("--sampler nutpie adapts its mass matrix: --tune must be >= 1")
         if settings["chains"] < 1 or settings["draws"] < 1 or settings["tune"] < 0:
             raise ConfigError(f"NUTS settings out of range: {settings}")
         if study == "sbc":
@@ -1030,7 +1123,8 @@ def run_study(
         opts: ``method`` (``"profile"``/``"bayes"``), ``mode`` (``"frequentist"``/
             ``"bayesian"``), ``truths`` (POI values; default the SM value), ``data_dir``,
             ``flux``, NUTS ``chains``/``draws``/``tune``/``target_accept``, SBC ``ranks``,
-            the ``fitter`` of profile toys (``"newton"``, the default, or ``"minuit"``).
+            the ``fitter`` of profile toys (``"newton"``, the default, or ``"minuit"``), the
+            ``sampler`` of Bayesian toys (``"nutpie"``, the default, or ``"pymc"``).
     """
     from cevns_bayes.output import write_json
 

@@ -97,6 +97,7 @@ def test_bayesian_coverage_path_through_toys(xsec, tmp_path):
         plots=False,
     )
     assert doc["n_toys"] == 3 and doc["n_failed"] == 0
+    assert doc["settings"]["sampler"] == toys.DEFAULT_SAMPLER == "nutpie"
     records = [json.loads(p.read_text()) for p in sorted((tmp_path / "toys").glob("*.json"))]
     assert len(records) == 3
     truth = doc["truth"]
@@ -107,12 +108,50 @@ def test_bayesian_coverage_path_through_toys(xsec, tmp_path):
         assert r["r_hat"] < 1.2
 
 
+def test_nutpie_and_pymc_agree_on_a_toy_posterior(xsec):
+    """The two NUTS implementations of the Bayesian toys on the same toy (Asimov counts at
+    σ_SM): the posterior means of σ agree within 4 of their combined Monte-Carlo errors, the
+    sds within 4 errors of the sd, and neither diverges (scripts/compare_toy_samplers.py
+    runs the full check on toys of five specs)."""
+    import arviz as az
+
+    stats = {}
+    for which in ("nutpie", "pymc"):
+        state = toys.worker_state(xsec, None, None, "bayes", None, which)
+        counts = state.statistical.expected(state.sampler.start)
+        draws, divergences = state.sampler.sample(counts, seed=21, chains=2, draws=400, tune=300)
+        x = draws["sigma"]
+        assert x.shape == (2, 400) and divergences == 0, which
+        d = az.convert_to_dataset({"x": x})
+        ess = float(az.ess(d, method="bulk")["x"])
+        mean_se = float(az.mcse(d, method="mean")["x"])
+        # the sd's Monte-Carlo error of a near-Gaussian posterior: sd / sqrt(2 ESS)
+        stats[which] = (x.mean(), mean_se, x.std(), x.std() / np.sqrt(2.0 * ess))
+    (m1, e1, s1, f1), (m2, e2, s2, f2) = stats["nutpie"], stats["pymc"]
+    assert abs(m1 - m2) < 4 * np.hypot(e1, e2), stats
+    assert abs(s1 - s2) < 4 * np.hypot(f1, f2), stats
+    # the posterior of the shipped data's SM Asimov twin: σ ≈ 190 ± 30 (1e-40 cm²)
+    assert 150 < m1 < 230 and 15 < s1 < 50
+
+
 def test_sbc_path_through_toys(xsec, tmp_path):
-    """4 SBC toys: the truths come from the prior, every rank lies in 0..ranks, and the
-    summary histograms exactly those ranks."""
+    """4 SBC toys (PyMC's NUTS; the coverage test above runs nutpie's, the default): the
+    truths come from the prior, every rank lies in 0..ranks, and the summary histograms
+    exactly those ranks."""
     doc = toys.run_study(
-        xsec, "sbc", 4, tmp_path, 9, draws=120, tune=120, workers=0, progress=False, plots=False
+        xsec,
+        "sbc",
+        4,
+        tmp_path,
+        9,
+        draws=120,
+        tune=120,
+        workers=0,
+        progress=False,
+        plots=False,
+        sampler="pymc",
     )
+    assert doc["settings"]["sampler"] == "pymc"
     records = [json.loads(p.read_text()) for p in sorted((tmp_path / "toys").glob("*.json"))]
     assert doc["n_toys"] == 4 and len(records) == 4
     lo, hi = xsec.pois["sigma"].prior.support

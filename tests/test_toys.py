@@ -533,12 +533,13 @@ def test_profile_toys_of_a_folded_spec_find_the_mirror_band(tmp_path):
 
 
 @pytest.mark.slow
-def test_bayesian_toys_of_a_folded_spec_sample_both_bands():
+@pytest.mark.parametrize("sampler", toys.SAMPLERS)
+def test_bayesian_toys_of_a_folded_spec_sample_both_bands(sampler):
     """NUTS on the folded density, unfolded: for Asimov data at r2_nu_mu = 0 (r2_nu_e fixed at
     0) the two bands of Q_μ² are nearly mirror images, so each holds about half the draws;
-    the unfolded draws reproduce the 1-D profile's band structure. About 40 s."""
+    the unfolded draws reproduce the 1-D profile's band structure. About 40 s each."""
     spec = toys.one_poi_spec(load_spec("charge_radius"), "r2_nu_mu", {"r2_nu_e": 0.0})
-    state = toys.worker_state(spec, None, None, "bayes")
+    state = toys.worker_state(spec, None, None, "bayes", None, sampler)
     sampler = state.sampler
     start = dict(sampler.start, r2_nu_mu=0.0)
     draws, divergences = sampler.sample(
