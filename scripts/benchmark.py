@@ -23,8 +23,10 @@ with its spread (min and max) under ``"spread"`` and every single run under ``"r
   reproduce xsec`` in a fresh process with an empty HOME, so every compile cache is empty;
 - ``toys``: profile-coverage toys per second (``profile_per_s``, all cores, 2000 toys; 600
   with ``--quick``; also the rate after the pool's start, ``profile_per_s_after_start``) and
-  Bayesian-coverage toys per second (``bayes_per_s``, the toys' default NUTS settings, r̂
-  checked; 6 toys, 2 with ``--quick``), warm caches.
+  Bayesian-coverage toys per second (``bayes_per_s``, the toys' default sampler, nutpie,
+  2 chains × 500 draws after 300 tuning steps, r̂ recorded; 12 toys, 4 with ``--quick``; also
+  ``bayes_per_s_after_start``, past the first toy, which carries each worker's compilation),
+  warm caches.
 
 ``--backend c`` (or ``CEVNS_BAYES_BACKEND=c``) measures the C backend instead of numba, for a
 before/after comparison. Results are written atomically; a section that fails is recorded with
@@ -212,6 +214,10 @@ def bench_cold(with_reproduce: bool) -> dict[str, Any]:
     return out
 
 
+#: NUTS draws per chain of the benchmark's Bayesian toys (2 chains: 1000 draws per toy)
+BAYES_TOY_DRAWS = 500
+
+
 def bench_toys(n_profile: int, n_bayes: int) -> dict[str, Any]:
     """Toys per second of the two coverage studies of xsec (warm caches; the pool's start and
     each worker's build are included, as a user sees them)."""
@@ -245,20 +251,32 @@ def bench_toys(n_profile: int, n_bayes: int) -> dict[str, Any]:
             f"profile toys: {out['profile_per_s']:.1f}/s ({n_profile} toys; "
             f"{out['profile_per_s_after_start']:.0f}/s after the first at {t['first_toy_s']:.1f} s)"
         )
+        # 2 chains x 500 draws: the target's 1000 draws per toy
         doc = run_study(
             spec,
             "coverage",
             n_bayes,
             Path(tmp) / "b",
             method="bayes",
+            draws=BAYES_TOY_DRAWS,
             progress=False,
             plots=False,
         )
-        out["bayes_per_s"] = doc["timing"]["toys_per_second"]
+        t = doc["timing"]
+        settings = doc.get("settings") or {}
+        out["bayes_per_s"] = t["toys_per_second"]
         out["bayes_n"] = n_bayes
-        out["bayes_draws"] = (doc.get("settings") or {}).get("draws")
-        out["bayes_chains"] = (doc.get("settings") or {}).get("chains")
-        _say(f"Bayesian toys: {out['bayes_per_s']:.2f}/s ({n_bayes} toys)")
+        out["bayes_draws"] = settings.get("draws")
+        out["bayes_chains"] = settings.get("chains")
+        out["bayes_sampler"] = settings.get("sampler")
+        out["bayes_r_hat_max"] = doc.get("r_hat_max")
+        out["bayes_first_toy_s"] = t["first_toy_s"]
+        out["bayes_per_s_after_start"] = (n_bayes - 1) / max(t["seconds"] - t["first_toy_s"], 1e-9)
+        _say(
+            f"Bayesian toys ({out['bayes_sampler']}): {out['bayes_per_s']:.2f}/s ({n_bayes} "
+            f"toys; {out['bayes_per_s_after_start']:.2f}/s after the first at "
+            f"{t['first_toy_s']:.1f} s)"
+        )
     return out
 
 
@@ -451,7 +469,7 @@ def main(argv=None) -> int:
             doc["skipped"]["cold.reproduce_xsec_s"] = "--quick"
 
     def toys():
-        n_p, n_b = (8, 1) if smoke else ((600, 2) if quick else (2000, 6))
+        n_p, n_b = (8, 2) if smoke else ((600, 4) if quick else (2000, 12))
         doc["toys"] = bench_toys(n_p, n_b)
 
     section("loglike_grad_us", loglike)
@@ -512,6 +530,13 @@ def print_table(doc: dict[str, Any]) -> None:
     rows.append(("profile-coverage toys / s", f(toys.get("profile_per_s"), ".1f"), ""))
     rows.append(("  after the pool's start", f(toys.get("profile_per_s_after_start"), ".0f"), ""))
     rows.append(("Bayesian-coverage toys / s", f(toys.get("bayes_per_s"), ".2f"), ""))
+    rows.append(
+        (
+            "Bayesian-coverage toys / s after the pool's start",
+            f(toys.get("bayes_per_s_after_start"), ".2f"),
+            "",
+        )
+    )
     rows.append(("reproduce --all, s", f(doc["reproduce_all_s"], ".0f"), ""))
     for command, seconds in (doc.get("reproduce_all_steps_s") or {}).items():
         rows.append((f"  {command}, s", f(seconds, ".1f"), ""))

@@ -128,12 +128,12 @@ def _rows(out: Path, points) -> list[dict]:
         folder = out / (spec + (f"__{poi}" if poi else ""))
         prof = _read(folder / "profile" / "coverage.json")
         sbc = _read(folder / "sbc" / "coverage.json")
-        if not prof:
+        if not prof and not sbc:
             continue
         rows.append(
             {
                 "spec": spec,
-                "poi": prof["poi"],
+                "poi": (prof or sbc)["poi"],
                 "fixed": fixed,
                 "truth": truth,
                 "sbc_range": sbc_range,
@@ -153,7 +153,17 @@ def _rows(out: Path, points) -> list[dict]:
                 },
                 "sbc": {
                     k: sbc.get(k)
-                    for k in ("n_toys", "sbc_uniformity_pvalue", "n_failed", "coverage_68")
+                    for k in (
+                        "n_toys",
+                        "sbc_uniformity_pvalue",
+                        "n_failed",
+                        "coverage_68",
+                        "coverage_90",
+                        "r_hat_max",
+                        "divergent_toys",
+                        "settings",
+                        "seconds",
+                    )
                 },
             }
         )
@@ -168,17 +178,18 @@ def _write(out: Path, rows: list[dict]) -> None:
     (out / "beyond_sm_toys.json").write_text(json.dumps(rows, indent=1) + "\n")
     md = [
         "| spec | POI | truth | profile toys | 68% coverage | 90% coverage | invalid fits | "
-        "Wilks KS p | SBC toys | SBC rank uniformity p |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "Wilks KS p | SBC toys | SBC rank uniformity p | SBC max r̂ | SBC toys with divergences |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         p, s = r["profile"], r["sbc"]
         md.append(
-            f"| `{r['spec']}` | `{r['poi']}` | {r['truth']:g} | {p['n_toys']} | "
+            f"| `{r['spec']}` | `{r['poi']}` | {r['truth']:g} | {p.get('n_toys') or '—'} | "
             f"{_fmt(p['coverage_68'])} ± {_fmt(p['coverage_68_err'])} | "
             f"{_fmt(p['coverage_90'])} ± {_fmt(p['coverage_90_err'])} | "
             f"{p.get('n_invalid_fits') or 0} | {_fmt(p.get('wilks_ks_pvalue'))} | "
-            f"{s.get('n_toys') or '—'} | {_fmt(s.get('sbc_uniformity_pvalue'))} |"
+            f"{s.get('n_toys') or '—'} | {_fmt(s.get('sbc_uniformity_pvalue'))} | "
+            f"{_fmt(s.get('r_hat_max'))} | {_fmt(s.get('divergent_toys'), 'd')} |"
         )
     (out / "beyond_sm_toys.md").write_text("\n".join(md) + "\n")
 

@@ -381,7 +381,17 @@ def test_study_definitions_are_validated(spec):
     assert d.truths == [0.23857] and d.method == "profile"
     d = toys.define_study(spec, "coverage", 5, truths=[120.0, 180.0, 240.0], method="bayes")
     assert d.n_total == 15 and d.truth_of(4) == {"sigma": 180.0}
-    assert d.settings == {"chains": 2, "draws": 300, "tune": 300, "target_accept": 0.9}
+    assert d.settings == {
+        "chains": 2,
+        "draws": 300,
+        "tune": 300,
+        "target_accept": 0.9,
+        "sampler": toys.DEFAULT_SAMPLER,
+    }
+    with pytest.raises(ConfigError, match="sampler"):
+        toys.define_study(spec, "coverage", 5, method="bayes", sampler="emcee")
+    with pytest.raises(ConfigError, match="sampler"):
+        toys.define_study(spec, "coverage", 5, sampler="pymc")  # a profile study
     d = toys.define_study(spec, "sbc", 5)
     assert d.mode == "bayesian" and d.truths is None and d.settings["ranks"] == 19
     assert d.spec.pois["sigma"].prior.support == (100.0, 300.0)
