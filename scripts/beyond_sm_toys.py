@@ -12,7 +12,8 @@ model's profile study runs before the first SBC study, which costs a NUTS run pe
   ranks of the truth among the draws), ``--n-sbc`` toys (default 40);
 
 then writes ``OUT/beyond_sm_toys.json`` and ``OUT/beyond_sm_toys.md`` (one row per model:
-coverage at 68% and 90% with binomial errors, invalid fits, SBC rank-uniformity p-value).
+coverage at 68% and 90% with binomial errors, invalid fits, SBC rank-uniformity p-value, the
+SBC toys' r̂ (median, maximum, how many above 1.05), divergent toys and run time).
 
 Usage::
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -162,12 +164,29 @@ def _rows(out: Path, points) -> list[dict]:
                         "r_hat_max",
                         "divergent_toys",
                         "settings",
-                        "seconds",
                     )
-                },
+                }
+                | _sbc_diagnostics(folder / "sbc"),
             }
         )
     return rows
+
+
+def _sbc_diagnostics(folder: Path) -> dict:
+    """The spread of r̂ over the SBC toys (the summary keeps only its maximum) and the run
+    time of the study."""
+    r_hat = [json.loads(p.read_text()).get("r_hat") for p in sorted(folder.glob("toys/*.json"))]
+    r_hat = [r for r in r_hat if r is not None]
+    timing = _read(folder / "coverage.json").get("timing", {})
+    runs = [*timing.get("previous_runs", []), timing] if timing else []
+    return {
+        "r_hat_median": float(statistics.median(r_hat)) if r_hat else None,
+        "toys_r_hat_above_1_05": sum(r > 1.05 for r in r_hat) if r_hat else None,
+        # every run of a resumed study: its seconds, the first toy's (the workers' start)
+        "seconds": sum(r["seconds"] for r in runs) if runs else None,
+        "first_toy_s": [r.get("first_toy_s") for r in runs],
+        "workers": timing.get("workers"),
+    }
 
 
 def _fmt(v, spec=".3f"):
@@ -178,8 +197,9 @@ def _write(out: Path, rows: list[dict]) -> None:
     (out / "beyond_sm_toys.json").write_text(json.dumps(rows, indent=1) + "\n")
     md = [
         "| spec | POI | truth | profile toys | 68% coverage | 90% coverage | invalid fits | "
-        "Wilks KS p | SBC toys | SBC rank uniformity p | SBC max r̂ | SBC toys with divergences |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "Wilks KS p | SBC toys | SBC rank uniformity p | SBC r̂ median / max | "
+        "SBC toys with r̂ > 1.05 | SBC toys with divergences | SBC time (all runs), s |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         p, s = r["profile"], r["sbc"]
@@ -189,7 +209,9 @@ def _write(out: Path, rows: list[dict]) -> None:
             f"{_fmt(p['coverage_90'])} ± {_fmt(p['coverage_90_err'])} | "
             f"{p.get('n_invalid_fits') or 0} | {_fmt(p.get('wilks_ks_pvalue'))} | "
             f"{s.get('n_toys') or '—'} | {_fmt(s.get('sbc_uniformity_pvalue'))} | "
-            f"{_fmt(s.get('r_hat_max'))} | {_fmt(s.get('divergent_toys'), 'd')} |"
+            f"{_fmt(s.get('r_hat_median'))} / {_fmt(s.get('r_hat_max'))} | "
+            f"{_fmt(s.get('toys_r_hat_above_1_05'), 'd')} | {_fmt(s.get('divergent_toys'), 'd')} | "
+            f"{_fmt(s.get('seconds'), '.0f')} |"
         )
     (out / "beyond_sm_toys.md").write_text("\n".join(md) + "\n")
 
