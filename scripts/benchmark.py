@@ -218,6 +218,12 @@ def bench_cold(with_reproduce: bool) -> dict[str, Any]:
 BAYES_TOY_DRAWS = 500
 
 
+def _rate_after_start(n: int, timing: dict[str, Any]) -> float:
+    """Toys per second past a study's first toy (which carries the pool's start), from its
+    ``coverage.json`` timing."""
+    return (n - 1) / max(timing["seconds"] - timing["first_toy_s"], 1e-9)
+
+
 def bench_toys(n_profile: int, n_bayes: int) -> dict[str, Any]:
     """Toys per second of the two coverage studies of xsec (warm caches; the pool's start and
     each worker's build are included, as a user sees them)."""
@@ -244,9 +250,7 @@ def bench_toys(n_profile: int, n_bayes: int) -> dict[str, Any]:
         # the pool's start (spawn, model build, compilation from the cache) comes before the
         # first toy; the rate after it is what a longer study runs at
         out["profile_first_toy_s"] = t["first_toy_s"]
-        out["profile_per_s_after_start"] = (n_profile - 1) / max(
-            t["seconds"] - t["first_toy_s"], 1e-9
-        )
+        out["profile_per_s_after_start"] = _rate_after_start(n_profile, t)
         _say(
             f"profile toys: {out['profile_per_s']:.1f}/s ({n_profile} toys; "
             f"{out['profile_per_s_after_start']:.0f}/s after the first at {t['first_toy_s']:.1f} s)"
@@ -271,7 +275,7 @@ def bench_toys(n_profile: int, n_bayes: int) -> dict[str, Any]:
         out["bayes_sampler"] = settings.get("sampler")
         out["bayes_r_hat_max"] = doc.get("r_hat_max")
         out["bayes_first_toy_s"] = t["first_toy_s"]
-        out["bayes_per_s_after_start"] = (n_bayes - 1) / max(t["seconds"] - t["first_toy_s"], 1e-9)
+        out["bayes_per_s_after_start"] = _rate_after_start(n_bayes, t)
         _say(
             f"Bayesian toys ({out['bayes_sampler']}): {out['bayes_per_s']:.2f}/s ({n_bayes} "
             f"toys; {out['bayes_per_s_after_start']:.2f}/s after the first at "

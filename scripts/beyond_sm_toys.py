@@ -166,18 +166,19 @@ def _rows(out: Path, points) -> list[dict]:
                         "settings",
                     )
                 }
-                | _sbc_diagnostics(folder / "sbc"),
+                | _sbc_diagnostics(folder / "sbc", sbc),
             }
         )
     return rows
 
 
-def _sbc_diagnostics(folder: Path) -> dict:
-    """The spread of r̂ over the SBC toys (the summary keeps only its maximum) and the run
-    time of the study."""
-    r_hat = [json.loads(p.read_text()).get("r_hat") for p in sorted(folder.glob("toys/*.json"))]
-    r_hat = [r for r in r_hat if r is not None]
-    timing = _read(folder / "coverage.json").get("timing", {})
+def _sbc_diagnostics(folder: Path, summary: dict) -> dict:
+    """The spread of r̂ over the SBC toys of ``folder`` (its ``summary``, coverage.json, keeps
+    only the maximum) and the run time of the study over all its runs."""
+    from cevns_bayes.toys import read_toys
+
+    r_hat = [r["r_hat"] for r in read_toys(folder) if r.get("r_hat") is not None]
+    timing = summary.get("timing", {})
     runs = [*timing.get("previous_runs", []), timing] if timing else []
     return {
         "r_hat_median": float(statistics.median(r_hat)) if r_hat else None,
