@@ -167,13 +167,24 @@ def bench_profile(spec, model, repeat: int, points: int) -> dict[str, Any]:
     return {"runs": runs, "compile_s": compile_s, "result": result}
 
 
+def compile_cache_files() -> int:
+    """Files in pytensor's compile directory (C modules and numba's cache): a run that adds
+    none ran on a warm cache."""
+    import pytensor
+
+    root = Path(pytensor.config.compiledir)
+    return sum(1 for f in root.rglob("*") if f.is_file()) if root.is_dir() else 0
+
+
 def bench_reproduce_all() -> dict[str, Any]:
-    """``cevns-bayes reproduce --all`` in a fresh folder: wall seconds and the time of every
-    step (``reproduce_timing.json``, which the command writes as it goes)."""
+    """``cevns-bayes reproduce --all`` in a fresh folder: wall seconds, the time of every
+    step (``reproduce_timing.json``, which the command writes as it goes) and the files it
+    added to the compile cache (0: a warm run)."""
     import json
 
     exe = Path(sys.executable).with_name("cevns-bayes")
     cmd = [str(exe) if exe.exists() else "cevns-bayes", "reproduce", "--all", "--results"]
+    before = compile_cache_files()
     with tempfile.TemporaryDirectory(prefix="bench-reproduce-") as tmp:
         t0 = time.perf_counter()
         proc = subprocess.run([*cmd, tmp, "--progress", "off"], capture_output=True, text=True)
@@ -182,7 +193,12 @@ def bench_reproduce_all() -> dict[str, Any]:
         steps = json.loads(timing.read_text())["steps"] if timing.is_file() else []
     if proc.returncode != 0:
         raise RuntimeError(f"reproduce --all exited {proc.returncode}: {proc.stderr[-2000:]}")
-    return {"runs": [wall], "command": " ".join([*cmd, "DIR"]), "steps": steps}
+    return {
+        "runs": [wall],
+        "command": " ".join([*cmd, "DIR"]),
+        "steps": steps,
+        "new_cache_files": compile_cache_files() - before,
+    }
 
 
 def _cli() -> str:
@@ -322,12 +338,28 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--nuts", default="pymc,nutpie", help="comma-separated NUTS samplers (default both)"
     )
+    parser.add_argument(
+        "--only",
+        metavar="SECTIONS",
+        help="comma-separated sections to run (e.g. reproduce_all_s,cold); their figures "
+        "replace those of the existing --out file, the others are kept",
+    )
+    parser.add_argument(
+        "--markdown",
+        metavar="BENCH_JSON",
+        help="print the README's Performance table from an existing bench.json and exit",
+    )
     args = parser.parse_args(argv)
+    if args.markdown:
+        import json
+
+        print(markdown_table(json.loads(Path(args.markdown).read_text())), end="")
+        return 0
     if args.backend:
         os.environ["CEVNS_BAYES_BACKEND"] = args.backend
 
     from cevns_bayes.model.compile import backend
-    from cevns_bayes.output import write_json
+    from cevns_bayes.output import atomic_path, write_json
     from cevns_bayes.spec import load_spec
 
     smoke, quick = args.smoke, args.quick or args.smoke
@@ -362,8 +394,32 @@ def main(argv=None) -> int:
         "skipped": {},
     }
     out = Path(args.out)
+    only = {x.strip() for x in (args.only or "").split(",") if x.strip()}
+    if only:
+        import json
+
+        known = {"loglike_grad_us", "pyhf", "baseline", "nuts_xsec", "profile_xsec_s"}
+        known |= {"toys", "cold", "reproduce_all_s"}
+        if only - known:
+            parser.error(f"--only: unknown {', '.join(sorted(only - known))}; known: {known}")
+        needs_model = only & {"pyhf", "baseline", "nuts_xsec", "profile_xsec_s"}
+        if needs_model and "loglike_grad_us" not in only:
+            parser.error(f"--only {', '.join(sorted(needs_model))} needs loglike_grad_us too")
+        if not out.is_file():
+            parser.error(f"--only updates an existing {out}; run the whole benchmark first")
+        kept_doc = json.loads(out.read_text())
+        for key in ("errors", "skipped"):
+            kept_doc[key] = {
+                k: v for k, v in kept_doc.get(key, {}).items() if k.split(".")[0] not in only
+            }
+        kept_doc.setdefault("updated", []).append(
+            {"sections": sorted(only), "command": doc["command"]}
+        )
+        doc = {**doc, **{k: v for k, v in kept_doc.items() if k not in only}}
 
     def section(name, fn):
+        if only and name not in only:
+            return
         try:
             fn()
         except Exception as err:  # a failed section is recorded, the others still run
@@ -443,7 +499,8 @@ def main(argv=None) -> int:
         doc["runs"]["reproduce_all_s"] = r["runs"]
         doc["reproduce_all_command"] = r["command"]
         doc["reproduce_all_steps_s"] = {s["command"]: s["seconds"] for s in r["steps"]}
-        _say(f"reproduce --all: {r['runs'][0]:.0f} s")
+        doc["reproduce_all_new_cache_files"] = r["new_cache_files"]
+        _say(f"reproduce --all: {r['runs'][0]:.0f} s ({r['new_cache_files']} files compiled)")
 
     def pyhf_section():
         if importlib.util.find_spec("pyhf") is None:
@@ -488,8 +545,138 @@ def main(argv=None) -> int:
     if not quick:
         section("reproduce_all_s", reproduce)
     print_table(doc)
-    print(f"wrote {out}")
+    md = out.with_suffix(".md")
+    with atomic_path(md) as tmp:
+        tmp.write_text(markdown_table(doc))
+    print(f"wrote {out} and {md}")
     return 1 if doc["errors"] else 0
+
+
+#: issue 18's targets (2-core machine): bench.json key path, comparison, bound
+TARGETS: dict[str, tuple[str, float]] = {
+    "loglike_grad_us.default": ("<=", 20.0),
+    "nuts_xsec.pymc.ess_bulk_per_s": (">=", 2000.0),
+    "nuts_xsec.nutpie.ess_bulk_per_s": (">=", 2000.0),
+    "cold.reproduce_xsec_s": ("<=", 90.0),
+    "toys.profile_per_s": (">=", 500.0),
+    "toys.bayes_per_s": (">=", 10.0),
+    "reproduce_all_s": ("<=", 120.0),
+}
+
+
+def _get(doc: dict[str, Any], path: str):
+    node: Any = doc
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def markdown_table(doc: dict[str, Any]) -> str:
+    """The README's Performance table from a ``bench.json``: every figure with its spread, the
+    same-run ratios, the target and whether it is met (``—`` for a section not run)."""
+
+    def num(x, fmt):
+        return "—" if x is None else format(x, fmt)
+
+    def spread(path, fmt):
+        s = _get(doc["spread"], path)
+        return f" ({s[0]:{fmt}}–{s[1]:{fmt}})" if s else ""
+
+    def target(path):
+        if path not in TARGETS:
+            return "", ""
+        op, bound = TARGETS[path]
+        value = _get(doc, path)
+        sign = "≤" if op == "<=" else "≥"
+        if value is None:
+            return f"{sign} {bound:g}", "not measured"
+        met = value <= bound if op == "<=" else value >= bound
+        return f"{sign} {bound:g}", "met" if met else "not met"
+
+    rows: list[tuple[str, str, str]] = []
+
+    def row(label, path, fmt, extra=""):
+        value = _get(doc, path)
+        t, status = target(path)
+        sp = spread(path, fmt) if value is not None else ""
+        rows.append(
+            (label, f"{num(value, fmt)}{sp}{extra if value is not None else ''}", t, status)
+        )
+
+    settings = doc.get("settings") or {}
+    n = settings.get("loglike_default", {}).get("n_bins", "default")
+    row(f"ln L + gradient, xsec ({n} bins, 10 free), warm, µs", "loglike_grad_us.default", ".1f")
+    n = settings.get("loglike_fine", {}).get("n_bins", "fine")
+    row(f"ln L + gradient, {n} bins, µs", "loglike_grad_us.fine", ".1f")
+    row("numpy/scipy baseline, finite-difference gradient, µs", "baseline.loglike_grad_us", ".0f")
+    row("  ratio baseline / ours", "baseline.ratio", ".0f", "×")
+    backend = _get(doc, "pyhf.backend") or "—"
+    row(f"ln L alone, pyhf ({backend} backend), µs", "pyhf.loglike_us", ".0f")
+    row("  ours, ln L alone, µs", "pyhf.ours_loglike_us", ".1f")
+    row("  ratio pyhf / ours", "pyhf.ratio", ".1f", "×")
+    nuts = settings.get("nuts", {})
+    what = f"{nuts['chains']} × ({nuts['draws']} + {nuts['tune']}) " if "chains" in nuts else ""
+    for name, label in (("pymc", "PyMC (the specs' default)"), ("nutpie", "nutpie")):
+        if name not in doc.get("nuts_xsec", {}):
+            reason = doc.get("skipped", {}).get(f"nuts_{name}") or doc.get("errors", {}).get(
+                f"nuts_{name}", "not run"
+            )
+            rows.append((f"NUTS {label}", reason, "", ""))
+            continue
+        e = doc["nuts_xsec"][name]
+        sp = doc["spread"]["nuts_xsec"].get(name, {})
+        rows.append(
+            (
+                f"NUTS {label} {what}: compile / sampling, s".replace(" :", ":"),
+                f"{e['compile_s']:.1f} / {e['sampling_s']:.1f}",
+                "",
+                "",
+            )
+        )
+        t, status = target(f"nuts_xsec.{name}.ess_bulk_per_s")
+        s = sp.get("ess_bulk_per_s")
+        rows.append(
+            (
+                f"  ESS_bulk(σ) per sampling second (r̂ ≤ {e['r_hat_sigma_max']:.3f})",
+                f"{e['ess_bulk_per_s']:.0f}" + (f" ({s[0]:.0f}–{s[1]:.0f})" if s else ""),
+                t,
+                status,
+            )
+        )
+    row("xsec profile: best fit + 41-point scan, s", "profile_xsec_s", ".2f")
+    row("`predict` with empty caches (fresh HOME), s", "cold.predict_s", ".1f")
+    row("`reproduce xsec` with empty caches (fresh HOME), s", "cold.reproduce_xsec_s", ".0f")
+    toys = doc.get("toys") or {}
+
+    def about(*parts):
+        kept = [text.format(v) for text, v in parts if v is not None]
+        return f" ({', '.join(kept)})" if kept else ""
+
+    what = about(
+        ("{} toys", toys.get("profile_n")),
+        ("{} workers", toys.get("profile_workers")),
+        ("{} fitter", toys.get("profile_fitter")),
+    )
+    row(f"profile-coverage toys per s{what}", "toys.profile_per_s", ".1f")
+    row("  after the pool's start", "toys.profile_per_s_after_start", ".0f")
+    draws = toys.get("bayes_draws")
+    what = about(
+        ("{} toys", toys.get("bayes_n")),
+        ("{}", toys.get("bayes_sampler")),
+        ("{} chains", toys.get("bayes_chains")),
+        ("{} draws each", draws),
+        ("r̂ ≤ {:.3f}", toys.get("bayes_r_hat_max")),
+    )
+    row(f"Bayesian-coverage toys per s{what}", "toys.bayes_per_s", ".2f")
+    row("  after each worker's first toy", "toys.bayes_per_s_after_start", ".2f")
+    added = doc.get("reproduce_all_new_cache_files")
+    warmth = "" if added is None else f" ({added} files added to the compile cache)"
+    row(f"`reproduce --all`, warm, s{warmth}", "reproduce_all_s", ".0f")
+    lines = ["| figure | median (min–max) | target | |", "| --- | --- | --- | --- |"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return "\n".join(lines) + "\n"
 
 
 def print_table(doc: dict[str, Any]) -> None:
