@@ -95,3 +95,22 @@ def test_performance_table_states_each_target_from_the_file():
     assert row.endswith("| ≤ 120 | not met |")
     toys = next(v for k, v in lines.items() if k.startswith("Bayesian-coverage"))
     assert "| 0.08 |" in toys and toys.endswith("| not met |")
+
+
+def test_only_rejects_what_it_cannot_update(tmp_path, capsys):
+    """``--only`` reruns named sections into an existing file: an unknown section, a section
+    that needs the model without the one that builds it, and a file not there yet are each
+    refused with the reason, before anything is measured."""
+    bench = _benchmark_module()
+    out = tmp_path / "bench.json"
+    cases = [
+        (["--only", "bogus"], "unknown bogus"),
+        (["--only", "nuts_xsec"], "needs loglike_grad_us too"),
+        (["--only", "toys"], "updates an existing"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as err:
+            bench.main([*argv, "--out", str(out)])
+        assert err.value.code == 2
+        assert message in capsys.readouterr().err
+    assert not out.exists()
