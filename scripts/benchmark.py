@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import os
 import platform
 import statistics
@@ -51,6 +52,9 @@ from typing import Any
 import numpy as np
 
 SPEC = "xsec"
+#: the sections that need the model the ln L section builds, and every section, in run order
+MODEL_SECTIONS = ("pyhf", "baseline", "nuts_xsec", "profile_xsec_s")
+SECTIONS = ("loglike_grad_us", *MODEL_SECTIONS, "toys", "cold", "reproduce_all_s")
 
 
 def _stats(values: list[float]) -> tuple[float, list[float]]:
@@ -180,8 +184,6 @@ def bench_reproduce_all() -> dict[str, Any]:
     """``cevns-bayes reproduce --all`` in a fresh folder: wall seconds, the time of every
     step (``reproduce_timing.json``, which the command writes as it goes) and the files it
     added to the compile cache (0: a warm run)."""
-    import json
-
     exe = Path(sys.executable).with_name("cevns-bayes")
     cmd = [str(exe) if exe.exists() else "cevns-bayes", "reproduce", "--all", "--results"]
     before = compile_cache_files()
@@ -351,8 +353,6 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     if args.markdown:
-        import json
-
         print(markdown_table(json.loads(Path(args.markdown).read_text())), end="")
         return 0
     if args.backend:
@@ -396,13 +396,10 @@ def main(argv=None) -> int:
     out = Path(args.out)
     only = {x.strip() for x in (args.only or "").split(",") if x.strip()}
     if only:
-        import json
-
-        known = {"loglike_grad_us", "pyhf", "baseline", "nuts_xsec", "profile_xsec_s"}
-        known |= {"toys", "cold", "reproduce_all_s"}
-        if only - known:
-            parser.error(f"--only: unknown {', '.join(sorted(only - known))}; known: {known}")
-        needs_model = only & {"pyhf", "baseline", "nuts_xsec", "profile_xsec_s"}
+        if only - set(SECTIONS):
+            unknown = ", ".join(sorted(only - set(SECTIONS)))
+            parser.error(f"--only: unknown {unknown}; known: {', '.join(SECTIONS)}")
+        needs_model = only & set(MODEL_SECTIONS)
         if needs_model and "loglike_grad_us" not in only:
             parser.error(f"--only {', '.join(sorted(needs_model))} needs loglike_grad_us too")
         if not out.is_file():
@@ -410,7 +407,7 @@ def main(argv=None) -> int:
         kept_doc = json.loads(out.read_text())
         for key in ("errors", "skipped"):
             kept_doc[key] = {
-                k: v for k, v in kept_doc.get(key, {}).items() if k.split(".")[0] not in only
+                k: v for k, v in kept_doc.get(key, {}).items() if _section_of(k) not in only
             }
         kept_doc.setdefault("updated", []).append(
             {"sections": sorted(only), "command": doc["command"]}
@@ -564,6 +561,11 @@ TARGETS: dict[str, tuple[str, float]] = {
 }
 
 
+def _section_of(key: str) -> str:
+    """The section an ``errors`` / ``skipped`` key belongs to (``nuts_pymc``: ``nuts_xsec``)."""
+    return "nuts_xsec" if key.startswith("nuts_") else key.split(".")[0]
+
+
 def _get(doc: dict[str, Any], path: str):
     node: Any = doc
     for key in path.split("."):
@@ -595,7 +597,7 @@ def markdown_table(doc: dict[str, Any]) -> str:
         met = value <= bound if op == "<=" else value >= bound
         return f"{sign} {bound:g}", "met" if met else "not met"
 
-    rows: list[tuple[str, str, str]] = []
+    rows: list[tuple[str, str, str, str]] = []
 
     def row(label, path, fmt, extra=""):
         value = _get(doc, path)
@@ -617,7 +619,7 @@ def markdown_table(doc: dict[str, Any]) -> str:
     row("  ours, ln L alone, µs", "pyhf.ours_loglike_us", ".1f")
     row("  ratio pyhf / ours", "pyhf.ratio", ".1f", "×")
     nuts = settings.get("nuts", {})
-    what = f"{nuts['chains']} × ({nuts['draws']} + {nuts['tune']}) " if "chains" in nuts else ""
+    what = f" {nuts['chains']} × ({nuts['draws']} + {nuts['tune']})" if "chains" in nuts else ""
     for name, label in (("pymc", "PyMC (the specs' default)"), ("nutpie", "nutpie")):
         if name not in doc.get("nuts_xsec", {}):
             reason = doc.get("skipped", {}).get(f"nuts_{name}") or doc.get("errors", {}).get(
@@ -626,24 +628,12 @@ def markdown_table(doc: dict[str, Any]) -> str:
             rows.append((f"NUTS {label}", reason, "", ""))
             continue
         e = doc["nuts_xsec"][name]
-        sp = doc["spread"]["nuts_xsec"].get(name, {})
-        rows.append(
-            (
-                f"NUTS {label} {what}: compile / sampling, s".replace(" :", ":"),
-                f"{e['compile_s']:.1f} / {e['sampling_s']:.1f}",
-                "",
-                "",
-            )
-        )
-        t, status = target(f"nuts_xsec.{name}.ess_bulk_per_s")
-        s = sp.get("ess_bulk_per_s")
-        rows.append(
-            (
-                f"  ESS_bulk(σ) per sampling second (r̂ ≤ {e['r_hat_sigma_max']:.3f})",
-                f"{e['ess_bulk_per_s']:.0f}" + (f" ({s[0]:.0f}–{s[1]:.0f})" if s else ""),
-                t,
-                status,
-            )
+        compile_sampling = f"{e['compile_s']:.1f} / {e['sampling_s']:.1f}"
+        rows.append((f"NUTS {label}{what}: compile / sampling, s", compile_sampling, "", ""))
+        row(
+            f"  ESS_bulk(σ) per sampling second (r̂ ≤ {e['r_hat_sigma_max']:.3f})",
+            f"nuts_xsec.{name}.ess_bulk_per_s",
+            ".0f",
         )
     row("xsec profile: best fit + 41-point scan, s", "profile_xsec_s", ".2f")
     row("`predict` with empty caches (fresh HOME), s", "cold.predict_s", ".1f")
@@ -661,12 +651,11 @@ def markdown_table(doc: dict[str, Any]) -> str:
     )
     row(f"profile-coverage toys per s{what}", "toys.profile_per_s", ".1f")
     row("  after the pool's start", "toys.profile_per_s_after_start", ".0f")
-    draws = toys.get("bayes_draws")
     what = about(
         ("{} toys", toys.get("bayes_n")),
         ("{}", toys.get("bayes_sampler")),
         ("{} chains", toys.get("bayes_chains")),
-        ("{} draws each", draws),
+        ("{} draws each", toys.get("bayes_draws")),
         ("r̂ ≤ {:.3f}", toys.get("bayes_r_hat_max")),
     )
     row(f"Bayesian-coverage toys per s{what}", "toys.bayes_per_s", ".2f")
@@ -680,61 +669,11 @@ def markdown_table(doc: dict[str, Any]) -> str:
 
 
 def print_table(doc: dict[str, Any]) -> None:
-    def f(x, fmt):
-        return "—" if x is None else format(x, fmt)
-
-    sp = doc["spread"]
-    rows = [("cores / backend", f"{doc['cores']} / {doc['backend']}", "")]
-    for b in ("default", "fine"):
-        v = doc["loglike_grad_us"].get(b)
-        s = sp["loglike_grad_us"].get(b)
-        n = doc["settings"].get(f"loglike_{b}", {}).get("n_bins")
-        rows.append(
-            (f"ln L + grad, {b} ({n} bins), µs", f(v, ".1f"), s and f"{s[0]:.1f}–{s[1]:.1f}")
-        )
-    base = doc.get("baseline") or {}
-    rows.append(("baseline numpy + FD grad, µs", f(base.get("loglike_grad_us"), ".0f"), ""))
-    rows.append(("  ratio baseline / ours", f(base.get("ratio"), ".1f"), ""))
-    for name, e in doc["nuts_xsec"].items():
-        s = sp["nuts_xsec"].get(name, {})
-        for key, fmt in (("compile_s", ".1f"), ("sampling_s", ".1f"), ("ess_bulk_per_s", ".0f")):
-            r = s.get(key)
-            rows.append(
-                (f"NUTS {name}: {key}", f(e.get(key), fmt), r and f"{r[0]:{fmt}}–{r[1]:{fmt}}")
-            )
-    s = sp.get("profile_xsec_s")
-    rows.append(
-        (
-            "profile xsec (fit + 41-pt scan), s",
-            f(doc["profile_xsec_s"], ".2f"),
-            s and f"{s[0]:.2f}–{s[1]:.2f}",
-        )
-    )
-    ph = doc.get("pyhf") or {}
-    rows.append((f"pyhf ln L ({ph.get('backend', '—')}), µs", f(ph.get("loglike_us"), ".0f"), ""))
-    rows.append(("  ours, ln L alone, µs", f(ph.get("ours_loglike_us"), ".1f"), ""))
-    rows.append(("  ratio pyhf / ours", f(ph.get("ratio"), ".1f"), ""))
-    cold = doc.get("cold") or {}
-    rows.append(("cold predict (empty caches), s", f(cold.get("predict_s"), ".1f"), ""))
-    rows.append(("cold reproduce xsec, s", f(cold.get("reproduce_xsec_s"), ".0f"), ""))
-    toys = doc.get("toys") or {}
-    rows.append(("profile-coverage toys / s", f(toys.get("profile_per_s"), ".1f"), ""))
-    rows.append(("  after the pool's start", f(toys.get("profile_per_s_after_start"), ".0f"), ""))
-    rows.append(("Bayesian-coverage toys / s", f(toys.get("bayes_per_s"), ".2f"), ""))
-    rows.append(
-        (
-            "Bayesian-coverage toys / s after the pool's start",
-            f(toys.get("bayes_per_s_after_start"), ".2f"),
-            "",
-        )
-    )
-    rows.append(("reproduce --all, s", f(doc["reproduce_all_s"], ".0f"), ""))
+    """The Performance table on the terminal, with every step of ``reproduce --all`` and the
+    errors of the sections that failed."""
+    print(markdown_table(doc), end="")
     for command, seconds in (doc.get("reproduce_all_steps_s") or {}).items():
-        rows.append((f"  {command}, s", f(seconds, ".1f"), ""))
-    w = max(len(r[0]) for r in rows)
-    print(f"{'quantity':<{w}}  {'median':>10}  spread (min–max)")
-    for name, med, spread in rows:
-        print(f"{name:<{w}}  {med:>10}  {spread or ''}")
+        print(f"  {command}: {seconds:.1f} s")
     for name, err in doc["errors"].items():
         print(f"! {name}: {err}")
 
