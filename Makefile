@@ -51,6 +51,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check cevns_bayes tests scripts
 	$(BIN)/ruff format --check cevns_bayes tests scripts
 
+# two pytest-xdist workers, a test file per worker at a time (its module fixtures compile once);
+# PYTEST_ARGS="-n 0" runs one process
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 test: lint
 	$(BIN)/pytest -m "not slow" -q $(PYTEST_ARGS)
 
